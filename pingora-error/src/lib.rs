@@ -511,3 +511,8 @@ impl ErrorTrait for Error {
 
 #[cfg(test)]
 mod tests;
+
+/// Compiles and runs the example in this crate's README.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
