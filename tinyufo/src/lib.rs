@@ -3,13 +3,15 @@
 //! TinyUFO joins two ideas:
 //! - **S3-FIFO eviction.** New items enter a *small* FIFO queue (10 % of the weight). An
 //!   item read while there moves to the *main* queue when it reaches the head; one never
-//!   read is evicted. The main queue is a FIFO where an item that was read since its last
-//!   lap goes round again (up to three laps of credit).
+//!   read is evicted, and its key hash joins a *ghost* set that remembers about as many
+//!   such evictions as the cache holds items. A key put again while its ghost is
+//!   remembered goes straight into the main queue. The main queue is a FIFO where an
+//!   item that was read since its last lap goes round again (up to three laps of credit).
 //! - **TinyLFU admission.** A count-min sketch estimates how often every key was asked
-//!   for recently, resident or not; it stands in for S3-FIFO's ghost queue of recently
-//!   evicted keys. When the cache is full, a new item gets in only if it was wanted more
-//!   often than the item it would displace. A scan of one-time keys therefore cannot
-//!   flush a hot working set.
+//!   for recently, resident or not. When the cache is full, a new item gets in only if
+//!   it was wanted more often than the item it would displace; a ghost hit must win
+//!   admission too, and only then skips the small queue. A scan of one-time keys
+//!   therefore cannot flush a hot working set.
 //!
 //! Items have a weight (`put(key, value, weight)`); the sum of the weights stays within
 //! the limit given to [`TinyUfo::new`]. Reads take no lock: [`TinyUfo::new`] stores items
@@ -51,6 +53,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+mod ghost;
 mod queues;
 mod sketch;
 mod store;
@@ -58,6 +61,7 @@ mod store;
 use std::hash::Hash;
 use std::marker::PhantomData;
 
+use ghost::GhostSet;
 use queues::{Queue, QueueEntry, Queues};
 use sketch::FrequencySketch;
 use store::{Bucket, Store};
@@ -83,6 +87,9 @@ pub struct TinyUfo<K, T> {
     store: Store<T>,
     sketch: FrequencySketch,
     queues: Queues,
+    /// Keys evicted from the small queue unread, remembered for about as many
+    /// evictions as the cache holds items.
+    ghost: GhostSet,
     // `fn(K)`: the cache owns no `K`, so its Send/Sync do not depend on `K`.
     _key: PhantomData<fn(K)>,
 }
@@ -120,6 +127,7 @@ impl<K: Hash, T: Clone + Send + Sync + 'static> TinyUfo<K, T> {
             store,
             sketch: FrequencySketch::new(estimated_size),
             queues: Queues::new(total_weight_limit),
+            ghost: GhostSet::new(estimated_size),
             _key: PhantomData,
         }
     }
@@ -140,13 +148,15 @@ impl<K: Hash, T: Clone + Send + Sync + 'static> TinyUfo<K, T> {
     /// new item must win admission: when the cache is full it is let in only if its
     /// key was asked for more often than each item it would evict. A rejected item
     /// is returned in the list (its [`KV::key`] is the hash of `key`); so is an item
-    /// heavier than the whole cache.
+    /// heavier than the whole cache. An admitted key that was recently evicted from
+    /// the small queue unread enters the main queue directly.
     pub fn put(&self, key: K, data: T, weight: u16) -> Vec<KV<T>> {
         self.insert(self.hash(&key), data, weight, false)
     }
 
     /// Like [`TinyUfo::put`], but the new item skips admission: it always gets in
-    /// (unless heavier than the whole cache) and whatever must go is evicted.
+    /// (unless heavier than the whole cache) and whatever must go is evicted. Which
+    /// queue it enters is decided as for `put`.
     pub fn force_put(&self, key: K, data: T, weight: u16) -> Vec<KV<T>> {
         self.insert(self.hash(&key), data, weight, true)
     }
@@ -179,6 +189,10 @@ impl<K: Hash, T: Clone + Send + Sync + 'static> TinyUfo<K, T> {
             evicted.push(KV { key, data, weight });
             return evicted;
         }
+        // A key evicted from the small queue unread and asked for again within about
+        // a cache's worth of evictions has shown it is wanted beyond the small queue's
+        // short window: if admitted, it skips the small queue.
+        let ghost_hit = self.ghost.contains(key);
         // Reserve first, so that concurrent puts each make room for their own weight.
         self.queues.reserve(weight);
         while self.queues.over_limit() {
@@ -186,6 +200,9 @@ impl<K: Hash, T: Clone + Send + Sync + 'static> TinyUfo<K, T> {
                 // Only weight of puts still in progress is left to evict.
                 break;
             };
+            // A ghost hit still has to win admission: the ghost set knows one bit
+            // (asked for twice lately), the sketch how often, and a resident asked
+            // for more often should not make way for it.
             if !force && frequency <= self.sketch.estimate(victim.entry.key) {
                 // The resident is at least as popular: it stays, the newcomer goes.
                 self.queues.push(victim.queue, victim.entry);
@@ -204,7 +221,12 @@ impl<K: Hash, T: Clone + Send + Sync + 'static> TinyUfo<K, T> {
             // Another put of the same key won the race; its queue entry is now stale.
             self.queues.release(displaced_weight);
         }
-        self.queues.push(Queue::Small, entry);
+        if ghost_hit {
+            self.ghost.remove(key);
+            self.queues.push(Queue::Main, entry);
+        } else {
+            self.queues.push(Queue::Small, entry);
+        }
         evicted
     }
 
@@ -237,6 +259,11 @@ impl<K: Hash, T: Clone + Send + Sync + 'static> TinyUfo<K, T> {
         // `None`: a concurrent `remove` took it first and released its weight.
         let (data, weight) = self.store.remove_insertion(key, victim.entry.id())?;
         self.queues.release(weight);
+        if victim.queue == Queue::Small {
+            // Left the small queue without earning promotion: remember it, so that
+            // a second chance soon after lands it in the main queue.
+            self.ghost.insert(key);
+        }
         Some(KV { key, data, weight })
     }
 }
@@ -376,6 +403,104 @@ mod tests {
             for key in 0..5 {
                 assert_eq!(cache.get(&key), Some(key), "key {key}");
             }
+        }
+    }
+
+    /// Caches of 100 weight whose sketch (and ghost set) is sized for 1,000 items:
+    /// with 8,000 columns a row, a one-time key looks asked for twice only if all
+    /// four of its counters collide (odds about (300 / 8,000)^4 here).
+    fn both_with_a_wide_sketch() -> [TinyUfo<u64, u64>; 2] {
+        [TinyUfo::new(100, 1_000), TinyUfo::new_compact(100, 1_000)]
+    }
+
+    /// Fills a cache of 100 with `key` first and one-time keys after it, until `key`
+    /// is evicted from the small queue unread; returns the next unused one-time key.
+    fn evict_unread_from_small(cache: &TinyUfo<u64, u64>, key: u64) -> u64 {
+        cache.put(key, key, 1);
+        let mut next = 1_000_000;
+        let hash = cache.hash(&key);
+        loop {
+            let evicted = cache.force_put(next, next, 1);
+            next += 1;
+            if evicted.iter().any(|kv| kv.key == hash) {
+                return next;
+            }
+            assert!(next < 1_000_200, "key {key} was never evicted");
+        }
+    }
+
+    #[test]
+    fn a_key_evicted_from_small_and_put_again_enters_main_and_survives_a_scan() {
+        for cache in both_with_a_wide_sketch() {
+            let next = evict_unread_from_small(&cache, 7);
+            assert!(cache.ghost.contains(cache.hash(&7)));
+            // Asked for twice, key 7 beats the one-time key at the small queue's head.
+            let evicted = cache.put(7, 70, 1);
+            assert_eq!(evicted.len(), 1);
+            assert_ne!(evicted[0].data, 70);
+            assert_eq!(cache.get(&7), Some(70));
+            assert!(
+                !cache.ghost.contains(cache.hash(&7)),
+                "re-admission clears the ghost"
+            );
+            // Twice the cache's size in one-time keys: all of them churn through
+            // the small queue, while key 7 waits in the main queue.
+            for key in next..next + 200 {
+                cache.force_put(key, key, 1);
+            }
+            assert_eq!(cache.get(&7), Some(70));
+        }
+    }
+
+    #[test]
+    fn a_key_put_again_after_its_ghost_aged_out_is_flushed_by_a_scan() {
+        for cache in both(100) {
+            let next = evict_unread_from_small(&cache, 7);
+            // 150 more evictions from the small queue: more than the ghost set's
+            // 100 entries, so key 7 is forgotten.
+            for key in next..next + 150 {
+                cache.force_put(key, key, 1);
+            }
+            assert!(!cache.ghost.contains(cache.hash(&7)));
+            cache.force_put(7, 70, 1);
+            // Back in the small queue, unread, it goes with the next scan.
+            for key in next + 150..next + 350 {
+                cache.force_put(key, key, 1);
+            }
+            assert_eq!(cache.get(&7), None);
+        }
+    }
+
+    #[test]
+    fn a_ghost_hit_must_still_win_admission() {
+        for cache in both_with_a_wide_sketch() {
+            let next = evict_unread_from_small(&cache, 7);
+            // Every resident is now asked for more often than key 7 ever was.
+            for key in next - 100..next {
+                cache.sketch.record(cache.hash(&key), 5);
+            }
+            let rejected = cache.put(7, 70, 1);
+            assert_eq!(rejected.len(), 1);
+            assert_eq!(rejected[0].data, 70);
+            assert_eq!(cache.get(&7), None);
+            // Still remembered: a later, more convincing put can use it.
+            assert!(cache.ghost.contains(cache.hash(&7)));
+        }
+    }
+
+    #[test]
+    fn the_ghost_set_stays_within_the_expected_item_count() {
+        for cache in both(100) {
+            for key in 0..10_000u64 {
+                cache.force_put(key, key, 1);
+                if key % 3 == 0 {
+                    // Some keys come back while remembered and leave the ghost set.
+                    cache.put(key / 2, key, 1);
+                }
+            }
+            let remembered = cache.ghost.len();
+            assert!(remembered <= 100, "{remembered} ghosts");
+            assert!(remembered >= 50, "{remembered} ghosts");
         }
     }
 
