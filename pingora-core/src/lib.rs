@@ -3,8 +3,25 @@
 //! shutdown, graceful upgrade (listening sockets handed to a new process) and daemon mode.
 //!
 //! A service is either a [`listening::Service`](services::listening::Service) that serves
-//! connections with an [`apps::ServerApp`], or a background task
-//! ([`background_service`](services::background::background_service)).
+//! connections with an app, or a background task
+//! ([`background_service`](services::background::background_service)). Apps come in three
+//! levels ([`apps`]): [`ServerApp`](apps::ServerApp) on raw byte streams,
+//! [`HttpServerApp`](apps::HttpServerApp) with one HTTP session per request (the keep-alive
+//! loop is provided), and [`ServeHttp`](apps::http_app::ServeHttp), a request in and a whole
+//! response out.
+//!
+//! The modules:
+//!
+//! - [`server`]: `Server`, configuration, signals, graceful upgrade, daemon mode.
+//! - [`services`]: listening and background services.
+//! - [`listeners`]: TCP and Unix endpoints and their socket options.
+//! - [`apps`]: the application traits above.
+//! - [`protocols`]: the byte streams ([`protocols::l4`]: TCP / Unix streams and socket
+//!   addresses), the HTTP/1 codec ([`protocols::http`]: server and client sessions with
+//!   strict framing) and connection digests.
+//! - [`upstreams`] and [`connectors`]: the peers to proxy to and how connections reach them.
+//!
+//! A raw-stream echo server:
 //!
 //! ```no_run
 //! use async_trait::async_trait;
@@ -39,6 +56,8 @@
 //! server.run_forever();
 //! ```
 //!
+//! An HTTP server: see [`ServeHttp`](apps::http_app::ServeHttp) and the `http_server` example.
+//!
 //! # Cargo features
 //!
 //! None yet: TLS backends (`openssl`, `boringssl`, `rustls`) arrive with the TLS listeners.
@@ -46,10 +65,12 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod apps;
+pub mod connectors;
 pub mod listeners;
 pub mod protocols;
 pub mod server;
 pub mod services;
+pub mod upstreams;
 
 pub use pingora_error::{ErrorType::*, *};
 
@@ -57,6 +78,7 @@ pub use pingora_error::{ErrorType::*, *};
 pub mod prelude {
     pub use crate::server::{configuration::Opt, Server};
     pub use crate::services::background::background_service;
+    pub use crate::upstreams::peer::HttpPeer;
     pub use pingora_error::{ErrorType::*, *};
 }
 
@@ -69,4 +91,5 @@ struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/server.md")]
 #[doc = include_str!("../../docs/graceful-restart.md")]
+#[doc = include_str!("../../docs/http1.md")]
 struct GuideDoctests;

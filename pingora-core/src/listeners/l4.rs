@@ -8,6 +8,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
 use super::{ServerAddress, TcpSocketOptions, DEFAULT_BACKLOG};
+use crate::protocols::l4::stream::Stream as L4Stream;
 use crate::protocols::{Stream, TcpKeepalive};
 use crate::server::ListenFds;
 
@@ -224,20 +225,20 @@ impl Acceptor {
     pub(crate) async fn accept(&self) -> io::Result<Stream> {
         let result = match self {
             Acceptor::Tcp(listener, keepalive) => listener.accept().await.map(|(stream, _)| {
-                // Best effort: a connection without these options still works.
-                let _ = stream.set_nodelay(true);
+                // Best effort: a connection without keepalive still works. (Creating the
+                // L4 stream below sets TCP_NODELAY.)
                 if let Some(keepalive) = keepalive {
                     if let Err(e) = keepalive.apply(SockRef::from(&stream)) {
                         log::debug!("cannot set keepalive on accepted connection: {e}");
                     }
                 }
-                Box::new(stream) as Stream
+                Box::new(L4Stream::from(stream)) as Stream
             }),
             #[cfg(unix)]
             Acceptor::Unix(listener) => listener
                 .accept()
                 .await
-                .map(|(stream, _)| Box::new(stream) as Stream),
+                .map(|(stream, _)| Box::new(L4Stream::from(stream)) as Stream),
         };
         if let Err(e) = &result {
             if matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE)) {

@@ -8,6 +8,7 @@ mod l4;
 #[cfg(unix)]
 use std::fs::Permissions;
 
+pub use crate::protocols::tls::ALPN;
 pub use crate::protocols::TcpKeepalive;
 pub(crate) use l4::{bind_endpoint, Acceptor};
 

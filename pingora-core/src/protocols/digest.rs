@@ -1,0 +1,217 @@
+//! Connection digests: facts about a connection (its addresses, when it was established, its
+//! TLS and proxy details) that sessions and logs can read without touching the stream.
+//!
+//! Any [`IO`] can be asked for them through [`GetSocketDigest`],
+//! [`GetTimingDigest`] and [`GetProxyDigest`]. Streams this crate creates
+//! ([`l4::stream::Stream`](super::l4::stream::Stream), and the wrappers the HTTP sessions put
+//! around them) answer with real values; any other transport (an in-memory pipe, a user's own
+//! stream type) answers `None` / nothing.
+
+use std::any::Any;
+use std::fmt::Debug;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use pingora_http::ResponseHeader;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::http::ReplayStream;
+use super::l4::socket::SocketAddr;
+use super::l4::stream::Stream as L4Stream;
+use super::tls::SslDigest;
+use super::{Stream, IO};
+
+/// Everything known about a connection.
+///
+/// What is filled today: `socket_digest` and one `timing_digest` entry for connections
+/// accepted or created by this crate. `ssl_digest` stays `None` until the TLS layer exists,
+/// and `proxy_digest` stays `None` until connections through CONNECT proxies exist.
+///
+/// ```
+/// use pingora_core::protocols::Digest;
+///
+/// let digest = Digest::default();
+/// assert!(digest.socket_digest.is_none());
+/// assert!(digest.timing_digest.is_empty());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Digest {
+    /// The TLS session, when the connection is encrypted (not filled yet: no TLS layer).
+    pub ssl_digest: Option<Arc<SslDigest>>,
+    /// When each layer of the connection was established, lowest layer first.
+    pub timing_digest: Vec<Option<TimingDigest>>,
+    /// The answer of the CONNECT proxy the connection goes through (not filled yet).
+    pub proxy_digest: Option<Arc<ProxyDigest>>,
+    /// The socket: its file descriptor and both addresses.
+    pub socket_digest: Option<Arc<SocketDigest>>,
+}
+
+impl Digest {
+    /// The digest of `io`, as far as it can tell.
+    pub(crate) fn of<S: IO + ?Sized>(io: &S) -> Digest {
+        Digest {
+            ssl_digest: None,
+            timing_digest: io.get_timing_digest(),
+            proxy_digest: io.get_proxy_digest(),
+            socket_digest: io.get_socket_digest(),
+        }
+    }
+}
+
+/// When a layer of a connection was established.
+#[derive(Debug, Clone)]
+pub struct TimingDigest {
+    /// The moment the connection was accepted or connected.
+    pub established_ts: SystemTime,
+}
+
+impl Default for TimingDigest {
+    fn default() -> Self {
+        TimingDigest {
+            established_ts: SystemTime::UNIX_EPOCH,
+        }
+    }
+}
+
+/// The response a CONNECT proxy gave when the connection was tunnelled through it.
+#[derive(Debug)]
+pub struct ProxyDigest {
+    /// The proxy's response head.
+    pub response: Box<ResponseHeader>,
+}
+
+/// A socket's file descriptor and addresses, recorded when the stream was created.
+///
+/// ```
+/// use pingora_core::protocols::digest::SocketDigest;
+///
+/// let digest = SocketDigest::new(7, Some("10.0.0.1:5000".parse().unwrap()), None);
+/// assert_eq!(digest.raw_fd(), 7);
+/// assert_eq!(digest.peer_addr().map(|a| a.to_string()).as_deref(), Some("10.0.0.1:5000"));
+/// assert!(digest.local_addr().is_none());
+/// ```
+#[derive(Debug, Clone)]
+pub struct SocketDigest {
+    raw_fd: RawFd,
+    peer_addr: Option<SocketAddr>,
+    local_addr: Option<SocketAddr>,
+}
+
+impl SocketDigest {
+    /// A digest of the socket `raw_fd` with its addresses (`None` when unknown).
+    pub fn new(
+        raw_fd: RawFd,
+        peer_addr: Option<SocketAddr>,
+        local_addr: Option<SocketAddr>,
+    ) -> Self {
+        SocketDigest {
+            raw_fd,
+            peer_addr,
+            local_addr,
+        }
+    }
+
+    /// The socket's file descriptor.
+    pub fn raw_fd(&self) -> RawFd {
+        self.raw_fd
+    }
+
+    /// The address of the other end.
+    pub fn peer_addr(&self) -> Option<&SocketAddr> {
+        self.peer_addr.as_ref()
+    }
+
+    /// The address of this end.
+    pub fn local_addr(&self) -> Option<&SocketAddr> {
+        self.local_addr.as_ref()
+    }
+}
+
+/// A stream that can describe its socket.
+///
+/// Every [`IO`] has it: the streams of this crate answer, others return `None`.
+pub trait GetSocketDigest {
+    /// The socket's digest, if known.
+    fn get_socket_digest(&self) -> Option<Arc<SocketDigest>>;
+}
+
+/// A stream that can tell when its layers were established.
+///
+/// Every [`IO`] has it: the streams of this crate answer, others return nothing.
+pub trait GetTimingDigest {
+    /// One entry per layer, lowest first (empty when unknown).
+    fn get_timing_digest(&self) -> Vec<Option<TimingDigest>>;
+}
+
+/// A stream that can tell what the CONNECT proxy it goes through answered.
+///
+/// Every [`IO`] has it; always `None` for now (no proxied connections yet).
+pub trait GetProxyDigest {
+    /// The proxy's answer, if the stream goes through one.
+    fn get_proxy_digest(&self) -> Option<Arc<ProxyDigest>>;
+}
+
+// The impls are blanket so that any transport is an `IO`; a stream of this crate is recognised by
+// its type (a closed set, see `find_l4_stream`), which is how it answers with its own facts.
+
+impl<T> GetSocketDigest for T
+where
+    T: AsyncRead + AsyncWrite + Unpin + Debug + Send + Sync + 'static,
+{
+    fn get_socket_digest(&self) -> Option<Arc<SocketDigest>> {
+        find_l4_stream(self).map(L4Stream::socket_digest)
+    }
+}
+
+impl<T> GetTimingDigest for T
+where
+    T: AsyncRead + AsyncWrite + Unpin + Debug + Send + Sync + 'static,
+{
+    fn get_timing_digest(&self) -> Vec<Option<TimingDigest>> {
+        find_l4_stream(self)
+            .map(|stream| vec![Some(stream.timing_digest())])
+            .unwrap_or_default()
+    }
+}
+
+impl<T> GetProxyDigest for T
+where
+    T: AsyncRead + AsyncWrite + Unpin + Debug + Send + Sync + 'static,
+{
+    fn get_proxy_digest(&self) -> Option<Arc<ProxyDigest>> {
+        None
+    }
+}
+
+/// The L4 stream under `any`, looking through the wrappers this crate puts around one
+/// (a boxed [`Stream`], a [`ReplayStream`]). The depth is that of the wrapping, which the
+/// HTTP sessions keep at one replay layer.
+fn find_l4_stream(any: &dyn Any) -> Option<&L4Stream> {
+    if let Some(stream) = any.downcast_ref::<L4Stream>() {
+        return Some(stream);
+    }
+    if let Some(boxed) = any.downcast_ref::<Stream>() {
+        return find_l4_stream((**boxed).as_any());
+    }
+    if let Some(replay) = any.downcast_ref::<ReplayStream<Stream>>() {
+        return find_l4_stream((**replay.inner()).as_any());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn foreign_transport_reports_no_digest() {
+        let (a, _b) = tokio::io::duplex(8);
+        let stream: Stream = Box::new(a);
+        let digest = Digest::of(&*stream);
+        assert!(digest.socket_digest.is_none());
+        assert!(digest.timing_digest.is_empty());
+        assert!(digest.proxy_digest.is_none());
+        assert!(digest.ssl_digest.is_none());
+    }
+}

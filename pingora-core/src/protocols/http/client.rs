@@ -1,0 +1,84 @@
+//! [`HttpSession`]: a request to an upstream and its response, whatever the HTTP version
+//! (HTTP/1 so far; HTTP/2 joins as another variant).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use pingora_error::Result;
+use pingora_http::{RequestHeader, ResponseHeader};
+
+use super::v1;
+use crate::protocols::Digest;
+
+/// A client-side HTTP session.
+#[derive(Debug)]
+pub enum HttpSession {
+    /// An HTTP/1.x session.
+    H1(v1::client::HttpSession),
+}
+
+impl HttpSession {
+    /// Writes the request head.
+    pub async fn write_request_header(&mut self, header: Box<RequestHeader>) -> Result<()> {
+        match self {
+            HttpSession::H1(s) => s.write_request_header(header).await,
+        }
+    }
+
+    /// Writes request body bytes; `end` finishes the body.
+    pub async fn write_request_body(&mut self, data: Bytes, end: bool) -> Result<()> {
+        match self {
+            HttpSession::H1(s) => s.write_request_body(data, end).await,
+        }
+    }
+
+    /// Ends the request body.
+    pub async fn finish_request_body(&mut self) -> Result<()> {
+        match self {
+            HttpSession::H1(s) => s.finish_request_body().await,
+        }
+    }
+
+    /// Reads the next response head (a 1xx one is interim: call again for the final head).
+    pub async fn read_response_header(&mut self) -> Result<()> {
+        match self {
+            HttpSession::H1(s) => s.read_response_header().await,
+        }
+    }
+
+    /// The next piece of the response body; `Ok(None)` at its end.
+    pub async fn read_response_body(&mut self) -> Result<Option<Bytes>> {
+        match self {
+            HttpSession::H1(s) => s.read_response_body().await,
+        }
+    }
+
+    /// The last response head read.
+    pub fn response_header(&self) -> Option<&ResponseHeader> {
+        match self {
+            HttpSession::H1(s) => s.response_header(),
+        }
+    }
+
+    /// Sets the timeout of each read.
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+        match self {
+            HttpSession::H1(s) => s.set_read_timeout(timeout),
+        }
+    }
+
+    /// Closes the write side of the connection.
+    pub async fn shutdown(&mut self) {
+        match self {
+            HttpSession::H1(s) => s.shutdown().await,
+        }
+    }
+
+    /// Facts about the connection (addresses, establishment time); see [`Digest`] for what
+    /// is filled today.
+    pub fn digest(&self) -> Option<&Digest> {
+        match self {
+            HttpSession::H1(s) => Some(s.digest()),
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! Parsing an HTTP/1 head (start line + header lines) out of a read buffer with `httparse`,
+//! into a case-preserving [`RequestHeader`] or [`ResponseHeader`], with the size limits and
+//! the line-ending checks `httparse` does not make.
+//!
+//! Names and values are not copied: the head is split off the read buffer as [`Bytes`] and
+//! each header is a slice of it.
+
+use std::mem::MaybeUninit;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderValue, Method, Version};
+use pingora_error::{Error, ErrorType, Result};
+use pingora_http::{CaseHeaderName, RequestHeader, ResponseHeader};
+
+use tokio::io::AsyncRead;
+
+use super::io::read_more;
+use super::settings::{H1Settings, MAX_HEADERS_CAP};
+
+/// Where one header's name and value lie inside the head, as byte ranges.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeaderSpan {
+    name: (usize, usize),
+    value: (usize, usize),
+}
+
+/// The positions found by one parse, reused from request to request so that parsing does not
+/// allocate once the vector has grown to its working size.
+#[derive(Debug, Default)]
+pub(crate) struct HeadScratch {
+    spans: Vec<HeaderSpan>,
+}
+
+/// Offset of `part` inside `whole`; `part` must be a subslice of `whole` (httparse only
+/// returns slices of the buffer it parsed).
+fn offset_in(whole: &[u8], part: &[u8]) -> usize {
+    part.as_ptr() as usize - whole.as_ptr() as usize
+}
+
+fn span_of(whole: &[u8], part: &[u8]) -> (usize, usize) {
+    let start = offset_in(whole, part);
+    (start, start + part.len())
+}
+
+/// Whether `bytes` may hold the end of a head: an empty line, with CRLF or a bare LF (so that a
+/// bare-LF head is parsed, and rejected, rather than waited on).
+pub(crate) fn has_head_end(bytes: &[u8]) -> bool {
+    bytes.windows(2).any(|w| w == b"\n\n") || bytes.windows(3).any(|w| w == b"\n\r\n")
+}
+
+/// Finds a bare LF or a bare CR in `head`: RFC 9112 §2.2 lets a recipient accept bare LF, but a
+/// proxy that does while its upstream does not (or the reverse) can be made to disagree about
+/// where a head ends, so every line must end in CRLF.
+pub(crate) fn check_line_endings(head: &[u8]) -> std::result::Result<(), &'static str> {
+    let (Some(&first), Some(&last)) = (head.first(), head.last()) else {
+        return Ok(());
+    };
+    // Branch-free pass over byte pairs (it vectorises); the slow path only names the fault.
+    let bad_pair = head
+        .iter()
+        .zip(&head[1..])
+        .fold(false, |bad, (&prev, &cur)| {
+            bad | ((cur == b'\n') != (prev == b'\r'))
+        });
+    if !bad_pair && first != b'\n' && last != b'\r' {
+        return Ok(());
+    }
+    if first == b'\n' || head.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r') {
+        Err("bare LF where CRLF is required")
+    } else {
+        Err("bare CR in the head")
+    }
+}
+
+fn version_of(minor: Option<u8>) -> Version {
+    match minor {
+        Some(0) => Version::HTTP_10,
+        _ => Version::HTTP_11,
+    }
+}
+
+fn invalid(etype: ErrorType, context: impl Into<String>) -> Box<Error> {
+    Error::explain(etype, context.into())
+}
+
+/// Turns a head into its headers: appends every recorded span of `head` to `add`.
+fn add_headers(
+    head: &Bytes,
+    spans: &[HeaderSpan],
+    mut add: impl FnMut(CaseHeaderName, HeaderValue) -> Result<bool>,
+) -> Result<()> {
+    for span in spans {
+        let name = CaseHeaderName::new(head.slice(span.name.0..span.name.1));
+        let value = HeaderValue::from_maybe_shared(head.slice(span.value.0..span.value.1))
+            .map_err(|_| {
+                invalid(
+                    ErrorType::InvalidHTTPHeader,
+                    "header value has a control byte",
+                )
+            })?;
+        add(name, value)?;
+    }
+    Ok(())
+}
+
+/// Parses a request head from the front of `buf`.
+///
+/// `Ok(Some((header, length)))`: the head (`length` bytes) was complete; its bytes were removed from `buf`, which keeps
+/// whatever followed (body, pipelined requests). `Ok(None)`: more bytes are needed and none of
+/// the limits is exceeded yet. Errors (source unset; the caller marks it downstream):
+/// `HTTPStatus(414)` for a request line over `max_request_line_size`, `HTTPStatus(431)` for a
+/// head over `max_header_size` or with more than `max_headers` lines, `InvalidHTTPHeader` for
+/// everything else that is malformed.
+pub(crate) fn parse_request(
+    buf: &mut BytesMut,
+    settings: &H1Settings,
+    scratch: &mut HeadScratch,
+) -> Result<Option<(RequestHeader, usize)>> {
+    let line_end = buf.iter().position(|&b| b == b'\n');
+    let line_len = line_end.map_or(buf.len(), |at| at + 1);
+    if line_len > settings.max_request_line_size {
+        return Error::e_explain(
+            ErrorType::HTTPStatus(414),
+            format!(
+                "request line longer than {} bytes",
+                settings.max_request_line_size
+            ),
+        );
+    }
+    let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS_CAP];
+    let limit = settings.max_headers.min(MAX_HEADERS_CAP);
+    let mut request = httparse::Request::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_request_with_uninit_headers(
+        &mut request,
+        buf,
+        &mut headers[..limit],
+    );
+    let head_len = match parsed {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => {
+            if buf.len() > settings.max_header_size {
+                return Error::e_explain(
+                    ErrorType::HTTPStatus(431),
+                    format!(
+                        "request head larger than {} bytes",
+                        settings.max_header_size
+                    ),
+                );
+            }
+            return Ok(None);
+        }
+        Err(httparse::Error::TooManyHeaders) => {
+            return Error::e_explain(
+                ErrorType::HTTPStatus(431),
+                format!("request head has more than {limit} header lines"),
+            );
+        }
+        Err(e) => {
+            return Error::e_explain(
+                ErrorType::InvalidHTTPHeader,
+                format!("malformed request head: {e}"),
+            )
+        }
+    };
+    if head_len > settings.max_header_size {
+        return Error::e_explain(
+            ErrorType::HTTPStatus(431),
+            format!(
+                "request head larger than {} bytes",
+                settings.max_header_size
+            ),
+        );
+    }
+    check_line_endings(&buf[..head_len])
+        .map_err(|why| invalid(ErrorType::InvalidHTTPHeader, why))?;
+
+    // Remember where things are, then let go of the borrow so the head can be split off.
+    let whole: &[u8] = buf;
+    let method_span = span_of(whole, request.method.unwrap_or_default().as_bytes());
+    let path_span = span_of(whole, request.path.unwrap_or_default().as_bytes());
+    let version = version_of(request.version);
+    scratch.spans.clear();
+    for header in request.headers.iter() {
+        scratch.spans.push(HeaderSpan {
+            name: span_of(whole, header.name.as_bytes()),
+            value: span_of(whole, header.value),
+        });
+    }
+
+    let head = buf.split_to(head_len).freeze();
+    let method = Method::from_bytes(&head[method_span.0..method_span.1]).map_err(|_| {
+        invalid(
+            ErrorType::InvalidHTTPHeader,
+            "request method is not a token",
+        )
+    })?;
+    let mut header = RequestHeader::build(
+        method,
+        &head[path_span.0..path_span.1],
+        Some(scratch.spans.len()),
+    )?;
+    header.set_version(version);
+    add_headers(&head, &scratch.spans, |name, value| {
+        header.append_header(name, value)
+    })?;
+    Ok(Some((header, head_len)))
+}
+
+/// Parses a response head from the front of `buf`, like [`parse_request`]. Errors (source
+/// unset; the caller marks them upstream) are `InvalidHTTPHeader` for a malformed or oversized
+/// head, including a status code that is not three digits.
+pub(crate) fn parse_response(
+    buf: &mut BytesMut,
+    settings: &H1Settings,
+    scratch: &mut HeadScratch,
+) -> Result<Option<(ResponseHeader, usize)>> {
+    let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS_CAP];
+    let limit = settings.max_headers.min(MAX_HEADERS_CAP);
+    let mut response = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        buf,
+        &mut headers[..limit],
+    );
+    let head_len = match parsed {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => {
+            if buf.len() > settings.max_header_size {
+                return Error::e_explain(
+                    ErrorType::InvalidHTTPHeader,
+                    format!(
+                        "response head larger than {} bytes",
+                        settings.max_header_size
+                    ),
+                );
+            }
+            return Ok(None);
+        }
+        Err(e) => {
+            return Error::e_explain(
+                ErrorType::InvalidHTTPHeader,
+                format!("malformed response head: {e}"),
+            )
+        }
+    };
+    if head_len > settings.max_header_size {
+        return Error::e_explain(
+            ErrorType::InvalidHTTPHeader,
+            format!(
+                "response head larger than {} bytes",
+                settings.max_header_size
+            ),
+        );
+    }
+    check_line_endings(&buf[..head_len])
+        .map_err(|why| invalid(ErrorType::InvalidHTTPHeader, why))?;
+
+    let whole: &[u8] = buf;
+    let code = response.code.unwrap_or_default();
+    let reason_span = response
+        .reason
+        .map(|reason| span_of(whole, reason.as_bytes()));
+    let version = version_of(response.version);
+    scratch.spans.clear();
+    for header in response.headers.iter() {
+        scratch.spans.push(HeaderSpan {
+            name: span_of(whole, header.name.as_bytes()),
+            value: span_of(whole, header.value),
+        });
+    }
+
+    let head = buf.split_to(head_len).freeze();
+    let mut header = ResponseHeader::build(code, Some(scratch.spans.len()))?;
+    header.set_version(version);
+    if let Some((start, end)) = reason_span {
+        // A reason that is not UTF-8 cannot be stored; the canonical one stands in for it.
+        if let Ok(reason) = std::str::from_utf8(&head[start..end]) {
+            header.set_reason_phrase(Some(reason))?;
+        }
+    }
+    add_headers(&head, &scratch.spans, |name, value| {
+        header.append_header(name, value)
+    })?;
+    Ok(Some((header, head_len)))
+}
+
+/// Reads a request head from `io` into `buf` and parses it, under the settings' limits and
+/// timeouts: `idle_timeout` for the first byte (`Ok(None)` if it passes, or the peer closes,
+/// before one), then `header_read_timeout` for the whole head and `read_timeout` per read.
+/// Parsing is attempted only when new bytes may complete the request line or the head, so
+/// a head dribbled in small pieces is not re-parsed from the start on every read.
+pub(crate) async fn read_request_head<S>(
+    io: &mut S,
+    buf: &mut BytesMut,
+    settings: &H1Settings,
+    scratch: &mut HeadScratch,
+) -> Result<Option<(RequestHeader, usize)>>
+where
+    S: AsyncRead + Unpin + ?Sized,
+{
+    if buf.is_empty() {
+        match read_more(io, buf, settings.idle_timeout).await {
+            Ok(0) => return Ok(None),
+            Ok(_) => {}
+            Err(e) if e.etype() == &ErrorType::ReadTimedout => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+    let deadline = settings
+        .header_read_timeout
+        .map(|limit| Instant::now() + limit);
+    let mut scanned: usize = 0;
+    let mut line_seen = false;
+    let mut first = true;
+    loop {
+        let region = &buf[scanned.saturating_sub(2)..];
+        let line_now = !line_seen && region.contains(&b'\n');
+        let over_limit = buf.len() > settings.max_header_size
+            || (!line_seen && buf.len() > settings.max_request_line_size);
+        if first || line_now || over_limit || has_head_end(region) {
+            if let Some(head) = parse_request(buf, settings, scratch)? {
+                return Ok(Some(head));
+            }
+        }
+        first = false;
+        line_seen |= line_now;
+        scanned = buf.len();
+
+        let timeout = match deadline {
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Error::e_explain(
+                        ErrorType::ReadTimedout,
+                        "request head not complete within header_read_timeout",
+                    );
+                }
+                Some(settings.read_timeout.map_or(left, |read| read.min(left)))
+            }
+            None => settings.read_timeout,
+        };
+        if read_more(io, buf, timeout).await? == 0 {
+            return Error::e_explain(ErrorType::ConnectionClosed, "client closed mid-head");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(raw: &[u8]) -> Result<Option<RequestHeader>> {
+        let mut buf = BytesMut::from(raw);
+        let parsed = parse_request(
+            &mut buf,
+            &H1Settings::default(),
+            &mut HeadScratch::default(),
+        );
+        parsed.map(|head| head.map(|(header, _)| header))
+    }
+
+    fn status_of(raw: &[u8]) -> Option<ErrorType> {
+        request(raw).err().map(|e| e.etype().clone())
+    }
+
+    #[test]
+    fn request_head_keeps_name_case_and_leaves_the_body_in_the_buffer() {
+        let mut buf =
+            BytesMut::from(&b"POST /a?b HTTP/1.1\r\nHost: x\r\nX-CamelCase: 1\r\n\r\nbody"[..]);
+        let (req, len) = parse_request(
+            &mut buf,
+            &H1Settings::default(),
+            &mut HeadScratch::default(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(len, 47);
+        assert_eq!(req.method, Method::POST);
+        assert_eq!(req.raw_path(), b"/a?b");
+        let names: Vec<&[u8]> = req.case_header_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, [&b"Host"[..], b"X-CamelCase"]);
+        assert_eq!(&buf[..], b"body");
+    }
+
+    #[test]
+    fn partial_head_asks_for_more() {
+        assert!(request(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap().is_none());
+    }
+
+    #[test]
+    fn limits_map_to_414_and_431() {
+        let long_line = format!("GET /{} HTTP/1.1\r\n", "a".repeat(9000));
+        assert_eq!(
+            status_of(long_line.as_bytes()),
+            Some(ErrorType::HTTPStatus(414))
+        );
+        let big = format!("GET / HTTP/1.1\r\nX: {}\r\n", "a".repeat(70_000));
+        assert_eq!(status_of(big.as_bytes()), Some(ErrorType::HTTPStatus(431)));
+        let many: String = (0..200).map(|i| format!("X-{i}: v\r\n")).collect();
+        let many = format!("GET / HTTP/1.1\r\n{many}\r\n");
+        assert_eq!(status_of(many.as_bytes()), Some(ErrorType::HTTPStatus(431)));
+    }
+
+    #[test]
+    fn bare_lf_and_bare_cr_are_rejected() {
+        assert!(request(b"GET / HTTP/1.1\nHost: x\r\n\r\n").is_err());
+        assert!(request(b"GET / HTTP/1.1\r\nHost: x\n\r\n").is_err());
+        assert!(request(b"GET / HTTP/1.1\r\nHost: x\r\n\n").is_err());
+        assert!(request(b"GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n").is_err());
+        assert!(has_head_end(b"x\n\n"));
+    }
+
+    #[test]
+    fn response_status_must_have_three_digits() {
+        let parse = |raw: &[u8]| {
+            let mut buf = BytesMut::from(raw);
+            parse_response(
+                &mut buf,
+                &H1Settings::default(),
+                &mut HeadScratch::default(),
+            )
+        };
+        assert!(parse(b"HTTP/1.1 2000 OK\r\n\r\n").is_err());
+        assert!(parse(b"HTTP/1.1 20 OK\r\n\r\n").is_err());
+        let (ok, _) = parse(b"HTTP/1.1 299 Fine\r\nX-A: 1\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(ok.status, 299);
+        assert_eq!(ok.get_reason_phrase(), Some("Fine"));
+    }
+}
