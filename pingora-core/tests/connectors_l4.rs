@@ -1,7 +1,12 @@
 //! Fresh L4 connects through `TransportConnector`: error types, timeouts, bind addresses,
 //! Unix sockets, custom connectors and `CONNECT` proxies. Loopback only.
 
+mod common {
+    pub mod temp_dir;
+}
+
 use async_trait::async_trait;
+use common::temp_dir::TempDir;
 use pingora_core::connectors::l4::BindTo;
 use pingora_core::connectors::{ConnectorOptions, L4Connect, TransportConnector};
 use pingora_core::prelude::*;
@@ -16,14 +21,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UnixListener};
 
 const LIMIT: Duration = Duration::from_secs(5);
-
-fn scratch_path(label: &str) -> std::path::PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    std::env::temp_dir().join(format!("peers-{label}-{}-{nanos}.sock", std::process::id()))
-}
 
 #[tokio::test]
 async fn refused_connect_is_a_retryable_upstream_connect_refused() {
@@ -143,7 +140,8 @@ async fn binding_an_unusable_local_address_is_a_bind_error() {
 
 #[tokio::test]
 async fn unix_socket_peer_connects() {
-    let path = scratch_path("uds");
+    let dir = TempDir::new("uds");
+    let path = dir.join("peer.sock");
     let listener = UnixListener::bind(&path).unwrap();
     let server = tokio::spawn(async move {
         let (mut conn, _) = listener.accept().await.unwrap();
@@ -161,7 +159,6 @@ async fn unix_socket_peer_connects() {
         .unwrap();
     assert_eq!(&buf, b"hello");
     server.await.unwrap();
-    let _ = std::fs::remove_file(&path);
 }
 
 #[derive(Debug, Default)]
@@ -207,7 +204,8 @@ async fn tls_peer_is_refused_without_a_tls_backend() {
 
 #[tokio::test]
 async fn proxy_peer_is_tunneled_with_connect() {
-    let path = scratch_path("proxy");
+    let dir = TempDir::new("proxy");
+    let path = dir.join("peer.sock");
     let listener = UnixListener::bind(&path).unwrap();
     let proxy = tokio::spawn(async move {
         let (mut conn, _) = listener.accept().await.unwrap();
@@ -254,12 +252,12 @@ async fn proxy_peer_is_tunneled_with_connect() {
         head.contains("proxy-authorization: Basic dGVzdA==\r\n"),
         "{head}"
     );
-    let _ = std::fs::remove_file(&path);
 }
 
 #[tokio::test]
 async fn proxy_refusing_connect_is_a_connect_proxy_failure() {
-    let path = scratch_path("proxy-403");
+    let dir = TempDir::new("proxy-403");
+    let path = dir.join("peer.sock");
     let listener = UnixListener::bind(&path).unwrap();
     tokio::spawn(async move {
         let (mut conn, _) = listener.accept().await.unwrap();
@@ -281,5 +279,4 @@ async fn proxy_refusing_connect_is_a_connect_proxy_failure() {
         .unwrap_err();
     assert_eq!(err.etype(), &ConnectProxyFailure, "{err}");
     assert!(err.to_string().contains("403"), "{err}");
-    let _ = std::fs::remove_file(&path);
 }

@@ -2,29 +2,24 @@
 //! and raw sockets over loopback: keep-alive reuse, bodies, HEAD, malformed requests, the
 //! request limit, pipelining, and shutdown closing idle keep-alive connections.
 
+mod common {
+    pub mod net;
+    pub mod server;
+}
+
 use async_trait::async_trait;
+use common::net::free_port;
+use common::server::Running;
 use pingora_core::apps::http_app::{HttpServer, ServeHttp};
 use pingora_core::apps::HttpServerOptions;
 use pingora_core::protocols::http::ServerSession;
 use pingora_core::server::configuration::ServerConf;
-use pingora_core::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
+use pingora_core::server::{Server, ShutdownSignal};
 use pingora_core::services::listening::Service;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
-
-/// Shutdown decisions sent by the test instead of signals.
-struct TestSignal(tokio::sync::Mutex<mpsc::UnboundedReceiver<ShutdownSignal>>);
-
-#[async_trait]
-impl ShutdownSignalWatch for TestSignal {
-    async fn recv(&self) -> ShutdownSignal {
-        let next = self.0.lock().await.recv().await;
-        next.unwrap_or(ShutdownSignal::FastShutdown)
-    }
-}
 
 /// Answers `GET /<x>` with `hello /<x>`, any other method with the request body, and reports
 /// the client address the session saw in `X-Client-Addr`.
@@ -53,14 +48,13 @@ impl ServeHttp for Hello {
     }
 }
 
-/// A server on its own thread, stopped through `stop`.
-struct Running {
+/// The `Hello` app served on a free loopback port by a server on its own thread.
+struct HelloServer {
     port: u16,
-    stop: mpsc::UnboundedSender<ShutdownSignal>,
-    thread: std::thread::JoinHandle<()>,
+    running: Running,
 }
 
-impl Running {
+impl HelloServer {
     fn start(options: Option<HttpServerOptions>) -> Self {
         let port = free_port();
         let conf = ServerConf {
@@ -74,15 +68,10 @@ impl Running {
         let mut service = Service::new("http".to_string(), app);
         service.add_tcp(&format!("127.0.0.1:{port}"));
         server.add_service(service);
-        let (stop, rx) = mpsc::unbounded_channel();
-        let thread = std::thread::spawn(move || {
-            server.run(RunArgs {
-                shutdown_signal: Box::new(TestSignal(tokio::sync::Mutex::new(rx))),
-            })
-        });
-        let running = Running { port, stop, thread };
-        running.wait_listening();
-        running
+        let running = Running::start(server);
+        let server = HelloServer { port, running };
+        server.wait_listening();
+        server
     }
 
     fn wait_listening(&self) {
@@ -108,25 +97,10 @@ impl Running {
         stream
     }
 
-    /// Sends `signal` and waits (bounded) for `run` to return; returns how long it took.
+    /// Sends `signal` and waits (bounded) for the server to stop; returns how long it took.
     fn stop(self, signal: ShutdownSignal, limit: Duration) -> Duration {
-        let started = Instant::now();
-        self.stop.send(signal).unwrap();
-        while !self.thread.is_finished() {
-            assert!(
-                started.elapsed() < limit,
-                "server did not stop within {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.thread.join().unwrap();
-        started.elapsed()
+        self.running.stop(signal, limit)
     }
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 fn curl(args: &[&str]) -> String {
@@ -172,7 +146,7 @@ fn is_closed(stream: &mut TcpStream) -> bool {
 
 #[test]
 fn curl_reuses_one_connection_for_two_urls() {
-    let server = Running::start(None);
+    let server = HelloServer::start(None);
     let out = curl(&[
         "-w",
         " connects=%{num_connects}\n",
@@ -185,7 +159,7 @@ fn curl_reuses_one_connection_for_two_urls() {
 
 #[test]
 fn post_body_is_read_by_the_app_and_echoed() {
-    let server = Running::start(None);
+    let server = HelloServer::start(None);
     let out = curl(&["--data-binary", "some payload", &server.url("/echo")]);
     assert_eq!(out, "some payload");
     // chunked upload too
@@ -202,7 +176,7 @@ fn post_body_is_read_by_the_app_and_echoed() {
 
 #[test]
 fn head_gets_the_headers_without_the_body() {
-    let server = Running::start(None);
+    let server = HelloServer::start(None);
     let out = curl(&["-I", &server.url("/abc")]);
     assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
     assert!(out.contains("Content-Length: 10\r\n"), "{out}");
@@ -212,7 +186,7 @@ fn head_gets_the_headers_without_the_body() {
 
 #[test]
 fn session_reports_the_client_address() {
-    let server = Running::start(None);
+    let server = HelloServer::start(None);
     let mut stream = server.connect();
     let local = stream.local_addr().unwrap();
     stream
@@ -229,7 +203,7 @@ fn session_reports_the_client_address() {
 
 #[test]
 fn malformed_request_gets_400_and_a_closed_connection() {
-    let server = Running::start(None);
+    let server = HelloServer::start(None);
     let mut stream = server.connect();
     stream
         .write_all(
@@ -258,7 +232,7 @@ fn malformed_request_gets_400_and_a_closed_connection() {
 fn request_limit_closes_the_connection_after_the_last_request() {
     let mut options = HttpServerOptions::default();
     options.keepalive_request_limit = Some(2);
-    let server = Running::start(Some(options));
+    let server = HelloServer::start(Some(options));
     let mut stream = server.connect();
     stream
         .write_all(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -275,7 +249,7 @@ fn request_limit_closes_the_connection_after_the_last_request() {
 #[test]
 fn ten_thousand_pipelined_requests_get_ten_thousand_answers() {
     const REQUESTS: usize = 10_000;
-    let server = Running::start(None);
+    let server = HelloServer::start(None);
     let mut stream = server.connect();
     let mut writer = stream.try_clone().unwrap();
     let sender = std::thread::spawn(move || {
@@ -308,7 +282,7 @@ fn ten_thousand_pipelined_requests_get_ten_thousand_answers() {
 
 #[test]
 fn graceful_shutdown_closes_idle_keepalive_connections_at_once() {
-    let server = Running::start(None);
+    let server = HelloServer::start(None);
     let silent = server.connect(); // connected, never asks anything
     let mut idle = server.connect();
     idle.write_all(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n")

@@ -2,103 +2,37 @@
 //! chunked, close-delimited, HEAD, 204, 304 and keep-alive reuse.
 //!
 //! Each test starts its own nginx (foreground, one process, every path in a temp directory,
-//! a free 127.0.0.1 port) and kills it by its PID when dropped. Needs /usr/sbin/nginx (or
-//! `NGINX=/path`).
+//! a free 127.0.0.1 port) and kills it by its PID when dropped. Needs the `nginx` binary (in
+//! `PATH` or /usr/sbin), or `NGINX=/path`.
 
-use std::net::TcpListener as StdListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod common {
+    pub mod net;
+    pub mod nginx;
+    pub mod temp_dir;
+}
 
 use bytes::Bytes;
+use common::nginx::Nginx;
 use pingora_core::protocols::http::v1::client::HttpSession;
 use pingora_core::protocols::Stream;
 use pingora_http::RequestHeader;
 use tokio::net::TcpStream;
 
-struct Nginx {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = StdListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 fn start_nginx() -> Nginx {
-    let binary =
-        std::env::var_os("NGINX").map_or_else(|| PathBuf::from("/usr/sbin/nginx"), PathBuf::from);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let dir = std::env::temp_dir().join(format!("h1-nginx-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(dir.join("html")).unwrap();
-    std::fs::write(
-        dir.join("html/ssi.html"),
-        "chunked <!--# echo var=\"uri\" --> done",
-    )
-    .unwrap();
-    std::fs::write(dir.join("html/static.txt"), "static file").unwrap();
-    let root = dir.display();
-    let port = free_port();
-    let config = format!(
-        "daemon off;
-master_process off;
-worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    client_body_temp_path {root}/body;
-    proxy_temp_path {root}/proxy;
-    fastcgi_temp_path {root}/fastcgi;
-    uwsgi_temp_path {root}/uwsgi;
-    scgi_temp_path {root}/scgi;
-    access_log off;
-    keepalive_requests 100;
-    server {{
-        listen 127.0.0.1:{port};
-        root {root}/html;
+    Nginx::start(
+        "h1",
+        &[
+            ("html/ssi.html", "chunked <!--# echo var=\"uri\" --> done"),
+            ("html/static.txt", "static file"),
+        ],
+        "keepalive_requests 100;",
+        "root html;
         if_modified_since before;
-        location = /cl {{ return 200 \"hello\"; }}
-        location = /count {{ return 200 \"$connection_requests\"; }}
-        location = /no-content {{ return 204; }}
-        location = /ssi.html {{ ssi on; }}
-    }}
-}}
-"
-    );
-    let config_path = dir.join("nginx.conf");
-    std::fs::write(&config_path, config).unwrap();
-    let child = Command::new(&binary)
-        .arg("-p")
-        .arg(&dir)
-        .arg("-e")
-        .arg(dir.join("error.log"))
-        .arg("-c")
-        .arg(&config_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-    let nginx = Nginx { child, port, dir };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nginx did not start listening");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    nginx
+        location = /cl { return 200 \"hello\"; }
+        location = /count { return 200 \"$connection_requests\"; }
+        location = /no-content { return 204; }
+        location = /ssi.html { ssi on; }",
+    )
 }
 
 struct Fetched {
@@ -144,7 +78,11 @@ async fn fetch(
 }
 
 async fn connect(nginx: &Nginx) -> Stream {
-    Box::new(TcpStream::connect(("127.0.0.1", nginx.port)).await.unwrap())
+    Box::new(
+        TcpStream::connect(("127.0.0.1", nginx.port()))
+            .await
+            .unwrap(),
+    )
 }
 
 #[tokio::test]

@@ -1,6 +1,13 @@
 //! The echo example run as real processes: config test (`-t`), SIGTERM and SIGINT, daemon
 //! mode, and graceful upgrade under load (SIGQUIT + `-u`).
 
+mod common {
+    pub mod net;
+    pub mod temp_dir;
+}
+
+use common::net::free_port;
+use common::temp_dir::TempDir;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
@@ -29,42 +36,13 @@ fn echo_binary() -> PathBuf {
         .clone()
 }
 
-/// A directory removed when the test ends.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let path = std::env::temp_dir().join(format!("pingora-core-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A config file for the echo example with short shutdown times.
 fn write_conf(dir: &TempDir, grace_period_seconds: u64, extra: &str) -> PathBuf {
-    let conf = dir.file("conf.yaml");
+    let conf = dir.join("conf.yaml");
     let text = format!(
         "---\nversion: 1\nthreads: 1\npid_file: {}\nupgrade_sock: {}\ngrace_period_seconds: {grace_period_seconds}\ngraceful_shutdown_timeout_seconds: 1\n{extra}",
-        dir.file("echo.pid").display(),
-        dir.file("upgrade.sock").display(),
+        dir.join("echo.pid").display(),
+        dir.join("upgrade.sock").display(),
     );
     std::fs::write(&conf, text).unwrap();
     conf
@@ -193,7 +171,7 @@ fn config_test_flag_accepts_a_good_config_and_exits_zero() {
 #[test]
 fn config_test_flag_rejects_a_wrong_type_with_key_and_line() {
     let dir = TempDir::new("t-bad");
-    let conf = dir.file("bad.yaml");
+    let conf = dir.join("bad.yaml");
     std::fs::write(&conf, "version: 1\nthreads: lots\n").unwrap();
     let out = run_config_test(&conf);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -207,7 +185,7 @@ fn config_test_flag_rejects_a_wrong_type_with_key_and_line() {
 #[test]
 fn config_test_flag_rejects_an_impossible_value_with_key_and_line() {
     let dir = TempDir::new("t-zero");
-    let conf = dir.file("zero.yaml");
+    let conf = dir.join("zero.yaml");
     std::fs::write(&conf, "version: 1\n# comment\nthreads: 0\n").unwrap();
     let out = run_config_test(&conf);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -289,10 +267,23 @@ fn alive(pid: i32) -> bool {
     }
 }
 
+/// Sends SIGTERM to the daemon `pid` and waits (bounded) until it is gone.
+fn stop_daemon(pid: i32) {
+    kill(Pid::from_raw(pid), Signal::SIGTERM).unwrap();
+    let started = Instant::now();
+    while alive(pid) {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "daemon did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn daemon_mode_writes_its_pid_file_and_logs_to_error_log() {
     let dir = TempDir::new("daemon");
-    let error_log = dir.file("error.log");
+    let error_log = dir.join("error.log");
     let conf = write_conf(&dir, 2, &format!("error_log: {}\n", error_log.display()));
     let port = free_port();
     let mut launcher = Echo::spawn(port, &["-d", "-c", conf.to_str().unwrap()]);
@@ -301,7 +292,7 @@ fn daemon_mode_writes_its_pid_file_and_logs_to_error_log() {
         "the launching process exits 0"
     );
 
-    let pid_file = dir.file("echo.pid");
+    let pid_file = dir.join("echo.pid");
     let started = Instant::now();
     let pid: i32 = loop {
         if let Some(pid) = std::fs::read_to_string(&pid_file)
@@ -331,15 +322,7 @@ fn daemon_mode_writes_its_pid_file_and_logs_to_error_log() {
     };
     assert_eq!(answer, "to the daemon\n");
 
-    kill(Pid::from_raw(pid), Signal::SIGTERM).unwrap();
-    let started = Instant::now();
-    while alive(pid) {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "daemon did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    stop_daemon(pid);
     let log = std::fs::read_to_string(&error_log).unwrap();
     assert!(log.contains("server running"), "error log: {log}");
 }
@@ -464,7 +447,7 @@ fn graceful_upgrade_under_load_loses_no_request() {
     let dir = TempDir::new("upgrade");
     let conf = write_conf(&dir, 1, "");
     let conf = conf.to_str().unwrap().to_string();
-    let upgrade_sock = dir.file("upgrade.sock");
+    let upgrade_sock = dir.join("upgrade.sock");
     let port = free_port();
     let test_started = Instant::now();
 
@@ -551,21 +534,13 @@ fn daemon_launcher_waits_until_the_daemon_is_ready() {
         "launcher exits 0 once the daemon is ready"
     );
     // readiness comes after the fork and the pid file, so the pid file is there now
-    let pid: i32 = std::fs::read_to_string(dir.file("echo.pid"))
+    let pid: i32 = std::fs::read_to_string(dir.join("echo.pid"))
         .unwrap()
         .trim()
         .parse()
         .unwrap();
     assert!(alive(pid));
-    kill(Pid::from_raw(pid), Signal::SIGTERM).unwrap();
-    let started = Instant::now();
-    while alive(pid) {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "daemon did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    stop_daemon(pid);
 }
 
 #[test]

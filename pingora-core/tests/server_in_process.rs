@@ -1,11 +1,20 @@
 //! A `Server` embedded in a test process: runtimes, services, panics, dependencies and
 //! shutdown driven through `RunArgs` instead of signals.
 
+mod common {
+    pub mod net;
+    pub mod server;
+    pub mod temp_dir;
+}
+
 use async_trait::async_trait;
+use common::net::free_port;
+use common::server::Running;
+use common::temp_dir::TempDir;
 use pingora_core::apps::ServerApp;
 use pingora_core::protocols::Stream;
 use pingora_core::server::configuration::ServerConf;
-use pingora_core::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch, ShutdownWatch};
+use pingora_core::server::{Server, ShutdownSignal, ShutdownWatch};
 use pingora_core::services::background::{background_service, BackgroundService};
 use pingora_core::services::listening::Service;
 use pingora_core::services::ServiceReadyNotifier;
@@ -14,55 +23,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::mpsc;
 
-/// Shutdown decisions sent by the test.
-struct TestSignal(tokio::sync::Mutex<mpsc::UnboundedReceiver<ShutdownSignal>>);
-
-#[async_trait]
-impl ShutdownSignalWatch for TestSignal {
-    async fn recv(&self) -> ShutdownSignal {
-        let next = self.0.lock().await.recv().await;
-        next.unwrap_or(ShutdownSignal::FastShutdown)
-    }
-}
-
-/// A server running on its own thread, stopped through `stop`.
-struct Running {
-    stop: mpsc::UnboundedSender<ShutdownSignal>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-impl Running {
-    fn start(server: Server) -> Self {
-        let (stop, rx) = mpsc::unbounded_channel();
-        let thread = std::thread::spawn(move || {
-            server.run(RunArgs {
-                shutdown_signal: Box::new(TestSignal(tokio::sync::Mutex::new(rx))),
-            })
-        });
-        Running { stop, thread }
-    }
-
-    /// Sends `signal` and waits (bounded) for `run` to return; returns how long it took.
-    fn stop(self, signal: ShutdownSignal, limit: Duration) -> Duration {
-        let started = Instant::now();
-        self.stop.send(signal).unwrap();
-        while !self.thread.is_finished() {
-            assert!(
-                started.elapsed() < limit,
-                "server did not stop within {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.thread.join().unwrap();
-        started.elapsed()
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+/// Runs a server with `conf` whose one service, `name`, serves `app` on a free loopback port.
+fn start_on_free_port<A>(name: &str, conf: ServerConf, app: A) -> (u16, Running)
+where
+    A: ServerApp + Send + Sync + 'static,
+{
+    let port = free_port();
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    let mut service = Service::new(name.to_string(), app);
+    service.add_tcp(&format!("127.0.0.1:{port}"));
+    server.add_service(service);
+    (port, Running::start(server))
 }
 
 /// Connects, retrying while the server is still starting.
@@ -133,20 +105,31 @@ fn client_runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Sends `request` on a new connection, then gives the server a moment to accept and start
+/// on it before the test asks it to stop; returns the connection to read the answer from.
+fn send_in_flight(
+    rt: &tokio::runtime::Runtime,
+    port: u16,
+    request: &[u8],
+) -> tokio::net::TcpStream {
+    let stream = rt.block_on(async {
+        let mut stream = connect(port).await;
+        stream.write_all(request).await.unwrap();
+        stream
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    stream
+}
+
 fn serve_concurrently(work_stealing: bool, threads: usize) {
-    let port = free_port();
     let conf = ServerConf {
         threads,
         work_stealing,
         grace_period_seconds: Some(5),
         ..ServerConf::default()
     };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
     let app = Arc::new(LineApp::default());
-    let mut service = Service::new("line-service".to_string(), SharedApp(app.clone()));
-    service.add_tcp(&format!("127.0.0.1:{port}"));
-    server.add_service(service);
-    let running = Running::start(server);
+    let (port, running) = start_on_free_port("line-service", conf, SharedApp(app.clone()));
 
     const CLIENTS: usize = 32;
     let answers = client_runtime().block_on(async {
@@ -208,12 +191,7 @@ fn single_thread_runtimes_serve_concurrent_connections_on_two_threads() {
 
 #[test]
 fn panic_in_a_connection_task_closes_only_that_connection() {
-    let port = free_port();
-    let mut server = Server::new_with_opt_and_conf(None, ServerConf::default());
-    let mut service = Service::new("panicky".to_string(), LineApp::default());
-    service.add_tcp(&format!("127.0.0.1:{port}"));
-    server.add_service(service);
-    let running = Running::start(server);
+    let (port, running) = start_on_free_port("panicky", ServerConf::default(), LineApp::default());
     client_runtime().block_on(async {
         let answer = ask(port, "panic").await;
         assert!(matches!(answer.as_deref(), Ok("") | Err(_)), "{answer:?}");
@@ -224,25 +202,14 @@ fn panic_in_a_connection_task_closes_only_that_connection() {
 
 #[test]
 fn graceful_terminate_finishes_in_flight_work_and_refuses_new_connections() {
-    let port = free_port();
     let conf = ServerConf {
         grace_period_seconds: Some(10),
         graceful_shutdown_timeout_seconds: Some(1),
         ..ServerConf::default()
     };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
-    let mut service = Service::new("slow".to_string(), LineApp::default());
-    service.add_tcp(&format!("127.0.0.1:{port}"));
-    server.add_service(service);
-    let running = Running::start(server);
+    let (port, running) = start_on_free_port("slow", conf, LineApp::default());
     let rt = client_runtime();
-    let slow = rt.block_on(async {
-        let mut stream = connect(port).await;
-        stream.write_all(b"sleep 600\n").await.unwrap();
-        stream
-    });
-    // give the server a moment to accept before asking it to stop
-    std::thread::sleep(Duration::from_millis(100));
+    let slow = send_in_flight(&rt, port, b"sleep 600\n");
     let stopper = std::thread::spawn(move || {
         running.stop(ShutdownSignal::GracefulTerminate, Duration::from_secs(15))
     });
@@ -276,19 +243,9 @@ fn graceful_terminate_finishes_in_flight_work_and_refuses_new_connections() {
 
 #[test]
 fn fast_shutdown_cuts_in_flight_work() {
-    let port = free_port();
-    let mut server = Server::new_with_opt_and_conf(None, ServerConf::default());
-    let mut service = Service::new("cut".to_string(), LineApp::default());
-    service.add_tcp(&format!("127.0.0.1:{port}"));
-    server.add_service(service);
-    let running = Running::start(server);
+    let (port, running) = start_on_free_port("cut", ServerConf::default(), LineApp::default());
     let rt = client_runtime();
-    let mut slow = rt.block_on(async {
-        let mut stream = connect(port).await;
-        stream.write_all(b"sleep 30000\n").await.unwrap();
-        stream
-    });
-    std::thread::sleep(Duration::from_millis(100));
+    let mut slow = send_in_flight(&rt, port, b"sleep 30000\n");
     let took = running.stop(ShutdownSignal::FastShutdown, Duration::from_secs(5));
     assert!(took < Duration::from_secs(3), "took {took:?}");
     rt.block_on(async move {
@@ -348,8 +305,7 @@ fn a_service_starts_after_the_services_it_depends_on_are_ready() {
 
 #[test]
 fn unix_socket_endpoint_serves() {
-    let dir = std::env::temp_dir().join(format!("pingora-core-e2e-uds-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("e2e-uds");
     let path = dir.join("echo.sock");
     let mut server = Server::new_with_opt_and_conf(None, ServerConf::default());
     let mut service = Service::new("uds".to_string(), LineApp::default());
@@ -373,31 +329,20 @@ fn unix_socket_endpoint_serves() {
         assert_eq!(answer, "over uds\n");
     });
     running.stop(ShutdownSignal::GracefulTerminate, Duration::from_secs(10));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn fast_shutdown_during_the_grace_period_cuts_it_short() {
-    let port = free_port();
     let conf = ServerConf {
         grace_period_seconds: Some(60),
         graceful_shutdown_timeout_seconds: Some(60),
         ..ServerConf::default()
     };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
-    let mut service = Service::new("graceful".to_string(), LineApp::default());
-    service.add_tcp(&format!("127.0.0.1:{port}"));
-    server.add_service(service);
-    let running = Running::start(server);
+    let (port, running) = start_on_free_port("graceful", conf, LineApp::default());
     let rt = client_runtime();
-    let _slow = rt.block_on(async {
-        let mut stream = connect(port).await;
-        stream.write_all(b"sleep 30000\n").await.unwrap();
-        stream
-    });
-    std::thread::sleep(Duration::from_millis(100));
+    let _slow = send_in_flight(&rt, port, b"sleep 30000\n");
     running
-        .stop
+        .signals
         .send(ShutdownSignal::GracefulTerminate)
         .unwrap();
     std::thread::sleep(Duration::from_millis(200));
