@@ -67,6 +67,7 @@
 pub mod apps;
 pub mod connectors;
 pub mod listeners;
+pub mod modules;
 pub mod protocols;
 pub mod server;
 pub mod services;

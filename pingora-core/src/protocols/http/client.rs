@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::HeaderMap;
 use pingora_error::Result;
 use pingora_http::{RequestHeader, ResponseHeader};
 
@@ -50,6 +51,70 @@ impl HttpSession {
     pub async fn read_response_body(&mut self) -> Result<Option<Bytes>> {
         match self {
             HttpSession::H1(s) => s.read_response_body().await,
+        }
+    }
+
+    /// Ends a chunked request body with `trailers` (other framings just end the body).
+    pub async fn write_request_trailers(&mut self, trailers: &HeaderMap) -> Result<()> {
+        match self {
+            HttpSession::H1(s) => s.write_request_trailers(trailers).await,
+        }
+    }
+
+    /// Whether the last head read is the final response (not an interim 1xx).
+    pub fn is_final_response(&self) -> bool {
+        match self {
+            HttpSession::H1(s) => s.is_final_response(),
+        }
+    }
+
+    /// The trailers of the response body, once it was read to its end.
+    pub fn response_trailers(&self) -> Option<&HeaderMap> {
+        match self {
+            HttpSession::H1(s) => s.response_trailers(),
+        }
+    }
+
+    /// Whether the final response body was read to its end.
+    pub fn is_response_done(&self) -> bool {
+        match self {
+            HttpSession::H1(s) => s.is_response_done(),
+        }
+    }
+
+    /// Whether bytes of the response are already read and waiting, so the next body read
+    /// returns without waiting on the network.
+    pub fn has_buffered_body(&self) -> bool {
+        match self {
+            HttpSession::H1(s) => s.has_buffered_body(),
+        }
+    }
+
+    /// Whether the connection switched protocols after a `101`.
+    pub fn is_upgraded(&self) -> bool {
+        match self {
+            HttpSession::H1(s) => s.is_upgraded(),
+        }
+    }
+
+    /// Whether the connection can go back to the pool after this exchange.
+    pub fn is_reusable(&self) -> bool {
+        match self {
+            HttpSession::H1(s) => s.is_reusable(),
+        }
+    }
+
+    /// Sets the timeout of each write.
+    pub fn set_write_timeout(&mut self, timeout: Option<Duration>) {
+        match self {
+            HttpSession::H1(s) => s.set_write_timeout(timeout),
+        }
+    }
+
+    /// Response body bytes read so far.
+    pub fn body_bytes_read(&self) -> usize {
+        match self {
+            HttpSession::H1(s) => s.body_bytes_read(),
         }
     }
 

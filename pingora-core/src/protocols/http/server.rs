@@ -117,6 +117,53 @@ impl ServerSession {
         }
     }
 
+    /// Writes the response head and the first piece of body in one write (a small response
+    /// then costs one system call); `end` finishes the body.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use pingora_core::protocols::http::ServerSession;
+    /// use pingora_http::ResponseHeader;
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> pingora_error::Result<()> {
+    /// let (mut client, server) = tokio::io::duplex(4096);
+    /// client.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await.unwrap();
+    /// let mut session = ServerSession::new_http1(Box::new(server));
+    /// assert!(session.read_request().await?);
+    ///
+    /// let mut header = ResponseHeader::build(200, None)?;
+    /// header.insert_header("Content-Length", "5")?;
+    /// session
+    ///     .write_response_header_with_body(Box::new(header), Bytes::from_static(b"hello"), true)
+    ///     .await?;
+    ///
+    /// let mut wire = vec![0; 512];
+    /// let n = client.read(&mut wire).await.unwrap();
+    /// let text = String::from_utf8_lossy(&wire[..n]);
+    /// assert!(text.starts_with("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"));
+    /// assert!(text.ends_with("\r\n\r\nhello"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn write_response_header_with_body(
+        &mut self,
+        header: Box<ResponseHeader>,
+        body: Bytes,
+        end: bool,
+    ) -> Result<()> {
+        match self {
+            ServerSession::H1(s) => {
+                s.write_response_header_with_body(header, &body).await?;
+                if end {
+                    s.finish_body().await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Writes response body bytes; `end` finishes the body.
     pub async fn write_response_body(&mut self, data: Bytes, end: bool) -> Result<()> {
         match self {
@@ -127,6 +174,13 @@ impl ServerSession {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// Ends the response body with `trailers` (sent only when the body is chunked).
+    pub async fn write_response_trailers(&mut self, trailers: &HeaderMap) -> Result<()> {
+        match self {
+            ServerSession::H1(s) => s.write_trailers(trailers).await,
         }
     }
 

@@ -141,7 +141,25 @@ impl BodyWriter {
     where
         S: AsyncWrite + Unpin + ?Sized,
     {
-        if data.is_empty() {
+        self.write_with_prefix(io, &[], data, timeout).await
+    }
+
+    /// Like [`write`](Self::write), with `prefix` (e.g. a message head not sent yet) going
+    /// out first in the same vectored write. `prefix` is written even when `data` is not.
+    pub(crate) async fn write_with_prefix<S>(
+        &mut self,
+        io: &mut S,
+        prefix: &[u8],
+        data: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<usize>
+    where
+        S: AsyncWrite + Unpin + ?Sized,
+    {
+        if data.is_empty() || *self == BodyWriter::NoBody {
+            if !prefix.is_empty() {
+                write_all(io, &mut [IoSlice::new(prefix)], timeout).await?;
+            }
             return Ok(0);
         }
         match self {
@@ -152,13 +170,14 @@ impl BodyWriter {
                         "body longer than its Content-Length",
                     );
                 }
-                write_all(io, &mut [IoSlice::new(data)], timeout).await?;
+                write_all(io, &mut [IoSlice::new(prefix), IoSlice::new(data)], timeout).await?;
                 *left -= data.len() as u64;
                 Ok(data.len())
             }
             BodyWriter::Chunked => {
                 let (header, header_len) = chunk_header(data.len());
                 let mut parts = [
+                    IoSlice::new(prefix),
                     IoSlice::new(&header[..header_len]),
                     IoSlice::new(data),
                     IoSlice::new(b"\r\n"),
@@ -167,7 +186,7 @@ impl BodyWriter {
                 Ok(data.len())
             }
             BodyWriter::UntilClose => {
-                write_all(io, &mut [IoSlice::new(data)], timeout).await?;
+                write_all(io, &mut [IoSlice::new(prefix), IoSlice::new(data)], timeout).await?;
                 Ok(data.len())
             }
             BodyWriter::NoBody => Ok(0),
@@ -194,5 +213,61 @@ impl BodyWriter {
         };
         *self = BodyWriter::Done;
         Ok(complete)
+    }
+    /// Ends the body with `trailers`. Only a chunked body can carry them (they follow the
+    /// last chunk); any other framing ends as [`finish`](Self::finish) does and drops them.
+    pub(crate) async fn finish_with_trailers<S>(
+        &mut self,
+        io: &mut S,
+        trailers: &HeaderMap,
+        timeout: Option<Duration>,
+    ) -> Result<bool>
+    where
+        S: AsyncWrite + Unpin + ?Sized,
+    {
+        if *self != BodyWriter::Chunked {
+            return self.finish(io, timeout).await;
+        }
+        let mut wire = Vec::with_capacity(64);
+        wire.extend_from_slice(b"0\r\n");
+        for (name, value) in trailers {
+            wire.extend_from_slice(name.as_str().as_bytes());
+            wire.extend_from_slice(b": ");
+            wire.extend_from_slice(value.as_bytes());
+            wire.extend_from_slice(b"\r\n");
+        }
+        wire.extend_from_slice(b"\r\n");
+        write_all(io, &mut [IoSlice::new(&wire)], timeout).await?;
+        *self = BodyWriter::Done;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn trailers_follow_the_last_chunk_and_are_dropped_by_other_framings() {
+        let mut trailers = HeaderMap::new();
+        trailers.insert("x-sum", http::HeaderValue::from_static("42"));
+
+        let mut wire = Vec::new();
+        let mut writer = BodyWriter::Chunked;
+        writer.write(&mut wire, b"abc", None).await.expect("write");
+        let complete = writer
+            .finish_with_trailers(&mut wire, &trailers, None)
+            .await
+            .expect("finish");
+        assert!(complete);
+        assert_eq!(wire, b"3\r\nabc\r\n0\r\nx-sum: 42\r\n\r\n");
+
+        let mut wire = Vec::new();
+        let mut writer = BodyWriter::ContentLength { left: 0 };
+        let complete = writer
+            .finish_with_trailers(&mut wire, &trailers, None)
+            .await
+            .expect("finish");
+        assert!(complete && wire.is_empty());
     }
 }

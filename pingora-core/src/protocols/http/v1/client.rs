@@ -178,6 +178,22 @@ impl HttpSession {
         }
     }
 
+    /// Ends a chunked request body with `trailers` (other framings cannot carry trailers:
+    /// the body just ends).
+    pub async fn write_request_trailers(&mut self, trailers: &HeaderMap) -> Result<()> {
+        match self
+            .body_writer
+            .finish_with_trailers(&mut self.io, trailers, self.settings.write_timeout)
+            .await
+        {
+            Ok(complete) => {
+                self.request_body_complete = complete;
+                Ok(())
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
     /// Reads the next response head. A 1xx head (but 101) is interim: it is available from
     /// [`response_header`](Self::response_header) and this must be called again for the final
     /// one. Errors are upstream errors: `InvalidHTTPHeader` for a malformed or ambiguous head
@@ -209,6 +225,8 @@ impl HttpSession {
             }
             self.upgraded = true;
             self.body_reader = BodyReader::UntilClose;
+            // The connection now carries raw bytes both ways.
+            self.body_writer = BodyWriter::UntilClose;
             self.response = Some(Box::new(header));
             return Ok(());
         }
@@ -309,6 +327,18 @@ impl HttpSession {
     /// The trailers of a chunked response body, once it was read to the end.
     pub fn response_trailers(&self) -> Option<&HeaderMap> {
         self.trailers.as_deref()
+    }
+
+    /// Whether response bytes were read past the head and wait in the buffer (or the body is
+    /// complete), so the next [`read_response_body`](Self::read_response_body) returns
+    /// without waiting on the network.
+    pub fn has_buffered_body(&self) -> bool {
+        !self.buf.is_empty() || self.is_response_done()
+    }
+
+    /// Whether the connection switched protocols (a `101` answered an upgrade).
+    pub fn is_upgraded(&self) -> bool {
+        self.upgraded
     }
 
     /// Whether the final response body was read to its end.

@@ -10,7 +10,7 @@ use pingora_error::{Error, ErrorType, OrErr, Result};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Spare room a read asks for when the buffer runs short.
-const READ_RESERVE: usize = 8 * 1024;
+const READ_RESERVE: usize = 16 * 1024;
 
 /// Reads once into `buf`, waiting at most `timeout`. Returns the number of bytes read; 0 means
 /// the peer closed its side.

@@ -305,7 +305,20 @@ impl HttpSession {
     ///
     /// Fails with `InternalError` when a final head was already written or `101` answers a
     /// request that did not ask to upgrade, `WriteTimedout`/`WriteError` on the wire.
-    pub async fn write_response_header(&mut self, mut header: Box<ResponseHeader>) -> Result<()> {
+    pub async fn write_response_header(&mut self, header: Box<ResponseHeader>) -> Result<()> {
+        self.write_response_header_with_body(header, &[]).await?;
+        Ok(())
+    }
+
+    /// Writes the response head and the first piece of its body in one vectored write (one
+    /// system call for a small response); returns how many body bytes went out. Otherwise as
+    /// [`write_response_header`](Self::write_response_header) followed by
+    /// [`write_body`](Self::write_body) (for an interim head, `body` is ignored).
+    pub async fn write_response_header_with_body(
+        &mut self,
+        mut header: Box<ResponseHeader>,
+        body: &[u8],
+    ) -> Result<usize> {
         if self.response.is_some() {
             return Error::e_explain(ErrorType::InternalError, "final response already written")
                 .map_err(|e| e.into_in());
@@ -314,12 +327,13 @@ impl HttpSession {
         if (100..200).contains(&status) && status != 101 {
             if self.request_version() == Version::HTTP_10 {
                 // RFC 9110 §15.2: no interim responses to an HTTP/1.0 client.
-                return Ok(());
+                return Ok(0);
             }
             if status == 100 {
                 self.expect = Continue::NotExpected;
             }
-            return self.write_head(&header).await;
+            self.write_head(&header).await?;
+            return Ok(0);
         }
         if status == 101 {
             if !self.upgrade_requested {
@@ -358,9 +372,28 @@ impl HttpSession {
                 header.insert_header(http::header::DATE, date::now())?;
             }
         }
-        self.write_head(&header).await?;
+        if body.is_empty() {
+            self.write_head(&header).await?;
+            self.response = Some(header);
+            return Ok(0);
+        }
+        self.write_buf.clear();
+        header.status_line_to_h1_wire(&mut self.write_buf);
+        header.header_to_h1_wire(&mut self.write_buf);
+        self.write_buf.extend_from_slice(b"\r\n");
+        let written = self
+            .body_writer
+            .write_with_prefix(
+                &mut self.io,
+                &self.write_buf,
+                body,
+                self.settings.write_timeout,
+            )
+            .await;
+        let written = written.map_err(|e| self.fail(e))?;
+        self.body_bytes_sent += written;
         self.response = Some(header);
-        Ok(())
+        Ok(written)
     }
 
     async fn write_head(&mut self, header: &ResponseHeader) -> Result<()> {
@@ -410,6 +443,26 @@ impl HttpSession {
         match self
             .body_writer
             .finish(&mut self.io, self.settings.write_timeout)
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                self.keepalive = KeepAlive::Off;
+                Ok(())
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Ends a chunked response body with `trailers` (other framings cannot carry trailers:
+    /// the body just ends). Fails like [`finish_body`](Self::finish_body).
+    pub async fn write_trailers(&mut self, trailers: &HeaderMap) -> Result<()> {
+        if self.response.is_none() {
+            return Ok(());
+        }
+        match self
+            .body_writer
+            .finish_with_trailers(&mut self.io, trailers, self.settings.write_timeout)
             .await
         {
             Ok(true) => Ok(()),

@@ -1,0 +1,4 @@
+//! Modules: reusable request and response filters a service installs once and runs for
+//! every request, in a fixed order. [`http`] holds the HTTP ones.
+
+pub mod http;

@@ -1,0 +1,239 @@
+//! One request/response exchange with an upstream, both directions at once: request body
+//! pieces go up while the response comes down, each piece through the body filters. Nothing
+//! is buffered beyond the piece in hand: each side waits for its write to finish before it
+//! reads more (backpressure).
+
+use bytes::Bytes;
+use pingora_core::protocols::http::client::HttpSession;
+use pingora_core::protocols::http::HttpTask;
+use pingora_error::{Error, ErrorType, Result};
+use pingora_http::ResponseHeader;
+
+use crate::hop_by_hop;
+use crate::proxy_trait::ProxyHttp;
+use crate::session::Session;
+
+/// Sends the request of `session` over `client` and streams the response back.
+pub(crate) async fn exchange<SV>(
+    inner: &SV,
+    session: &mut Session,
+    client: &mut HttpSession,
+    ctx: &mut SV::CTX,
+) -> Result<()>
+where
+    SV: ProxyHttp + Send + Sync,
+    SV::CTX: Send + Sync,
+{
+    let mut request = hop_by_hop::upstream_request(session.req_header().clone(), false)?;
+    inner
+        .upstream_request_filter(session, &mut request, ctx)
+        .await?;
+    client.write_request_header(Box::new(request)).await?;
+
+    // A retry replays what an earlier attempt already read from the client.
+    let mut request_done = false;
+    let replay = session.get_retry_buffer().filter(|b| !b.is_empty());
+    if replay.is_some() || session.is_body_done() {
+        let end = session.is_body_done();
+        request_done = send_request_body(inner, session, client, ctx, replay, end).await?;
+    }
+
+    let mut response_done = false;
+    let mut upgraded = false;
+    // A response header held back to go out with the first body piece (see `forward_response`).
+    let mut pending_header = None;
+    while !response_done {
+        tokio::select! {
+            body = session.downstream_session.read_request_body(), if !request_done => {
+                let body = body?;
+                let end = body.is_none() || (!upgraded && session.is_body_done());
+                request_done = send_request_body(inner, session, client, ctx, body, end).await?;
+            }
+            task = read_upstream(client), if !response_done => {
+                let task = task?;
+                let body_ready = client.has_buffered_body();
+                response_done =
+                    forward_response(inner, session, ctx, task, body_ready, &mut pending_header)
+                        .await?;
+                if client.is_upgraded() && !upgraded {
+                    // After 101 the client's side of the connection carries raw bytes too.
+                    upgraded = true;
+                    request_done = false;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs one request body piece through the filters and writes it upstream; `end` also ends
+/// the upstream body (with the client's trailers, if any). Returns `end`.
+async fn send_request_body<SV>(
+    inner: &SV,
+    session: &mut Session,
+    client: &mut HttpSession,
+    ctx: &mut SV::CTX,
+    mut body: Option<Bytes>,
+    end: bool,
+) -> Result<bool>
+where
+    SV: ProxyHttp + Send + Sync,
+    SV::CTX: Send + Sync,
+{
+    session
+        .downstream_modules_ctx
+        .request_body_filter(&mut body, end)
+        .await?;
+    inner
+        .request_body_filter(session, &mut body, end, ctx)
+        .await?;
+    if let Some(data) = body.filter(|d| !d.is_empty()) {
+        client.write_request_body(data, false).await?;
+    }
+    if end {
+        if client.is_upgraded() {
+            // The client closed its side of the tunnel: tell the upstream.
+            client.shutdown().await;
+        } else if let Some(trailers) = session.request_trailers().cloned() {
+            client.write_request_trailers(&trailers).await?;
+        } else {
+            client.finish_request_body().await?;
+        }
+    }
+    Ok(end)
+}
+
+/// The next step of the upstream response. Cancel-safe: the session keeps what it read.
+async fn read_upstream(client: &mut HttpSession) -> Result<HttpTask> {
+    if !client.is_final_response() {
+        client.read_response_header().await?;
+        let header = client.response_header().cloned().ok_or_else(|| {
+            Error::explain(ErrorType::InternalError, "response head missing after read").into_in()
+        })?;
+        let end = client.is_final_response() && client.is_response_done() && !client.is_upgraded();
+        return Ok(HttpTask::Header(Box::new(header), end));
+    }
+    match client.read_response_body().await? {
+        Some(data) if client.is_upgraded() => Ok(HttpTask::UpgradedBody(Some(data), false)),
+        Some(data) => Ok(HttpTask::Body(Some(data), false)),
+        None => match client.response_trailers() {
+            Some(trailers) => Ok(HttpTask::Trailer(Some(Box::new(trailers.clone())))),
+            None => Ok(HttpTask::Done),
+        },
+    }
+}
+
+/// Runs one response step through the filters and writes it downstream. Returns whether
+/// the response is complete.
+///
+/// A final header whose first body bytes are already buffered (`body_ready`) is held in
+/// `pending_header` and written with them, so a small response leaves in one write.
+async fn forward_response<SV>(
+    inner: &SV,
+    session: &mut Session,
+    ctx: &mut SV::CTX,
+    task: HttpTask,
+    body_ready: bool,
+    pending_header: &mut Option<Box<ResponseHeader>>,
+) -> Result<bool>
+where
+    SV: ProxyHttp + Send + Sync,
+    SV::CTX: Send + Sync,
+{
+    match task {
+        HttpTask::Header(mut header, end) => {
+            let status = header.status.as_u16();
+            if (100..200).contains(&status) && status != 101 {
+                // Interim: the downstream session answers `Expect` itself.
+                return Ok(false);
+            }
+            hop_by_hop::downstream_response(&mut header)?;
+            inner
+                .upstream_response_filter(session, &mut header, ctx)
+                .await?;
+            inner.response_filter(session, &mut header, ctx).await?;
+            *pending_header = Some(header);
+            if end {
+                forward_body(inner, session, ctx, None, true, true, pending_header).await?;
+            } else if !body_ready || status == 101 {
+                flush_header(session, pending_header).await?;
+            }
+            Ok(end)
+        }
+        HttpTask::Body(data, _) | HttpTask::UpgradedBody(data, _) => {
+            session.add_upstream_body_bytes(data.as_ref().map_or(0, Bytes::len));
+            forward_body(inner, session, ctx, data, false, false, pending_header).await?;
+            Ok(false)
+        }
+        HttpTask::Done => {
+            forward_body(inner, session, ctx, None, true, true, pending_header).await?;
+            Ok(true)
+        }
+        HttpTask::Trailer(trailers) => {
+            forward_body(inner, session, ctx, None, true, false, pending_header).await?;
+            let Some(mut trailers) = trailers else {
+                session.write_response_trailers(None).await?;
+                return Ok(true);
+            };
+            inner.upstream_response_trailer_filter(session, &mut trailers, ctx)?;
+            match inner
+                .response_trailer_filter(session, &mut trailers, ctx)
+                .await?
+            {
+                Some(as_body) => {
+                    session
+                        .downstream_session
+                        .write_response_body(as_body, false)
+                        .await?;
+                    session.write_response_trailers(None).await?;
+                }
+                None => session.write_response_trailers(Some(trailers)).await?,
+            }
+            Ok(true)
+        }
+        HttpTask::Failed(e) => Err(e),
+    }
+}
+
+/// Writes a held-back response header by itself.
+async fn flush_header(
+    session: &mut Session,
+    pending_header: &mut Option<Box<ResponseHeader>>,
+) -> Result<()> {
+    match pending_header.take() {
+        Some(header) => session.write_response_header(header, false).await,
+        None => Ok(()),
+    }
+}
+
+/// Runs a response body piece through both body filters (honouring their delays) and
+/// writes it, after the held-back header if there is one; `finish` ends the downstream body.
+#[allow(clippy::too_many_arguments)]
+async fn forward_body<SV>(
+    inner: &SV,
+    session: &mut Session,
+    ctx: &mut SV::CTX,
+    mut data: Option<Bytes>,
+    end: bool,
+    finish: bool,
+    pending_header: &mut Option<Box<ResponseHeader>>,
+) -> Result<()>
+where
+    SV: ProxyHttp + Send + Sync,
+    SV::CTX: Send + Sync,
+{
+    if let Some(delay) = inner.upstream_response_body_filter(session, &mut data, end, ctx)? {
+        pingora_timeout::sleep(delay).await;
+    }
+    if let Some(delay) = inner.response_body_filter(session, &mut data, end, ctx)? {
+        pingora_timeout::sleep(delay).await;
+    }
+    match pending_header.take() {
+        Some(header) => {
+            session
+                .write_response_header_with_body(header, data, finish)
+                .await
+        }
+        None => session.write_response_body(data, finish).await,
+    }
+}

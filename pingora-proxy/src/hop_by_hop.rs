@@ -1,0 +1,143 @@
+//! Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, so a proxy does not forward
+//! them; every other header keeps its name's case and its place.
+
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, UPGRADE};
+use http::{HeaderMap, HeaderName};
+use pingora_error::Result;
+use pingora_http::{RequestHeader, ResponseHeader};
+
+/// Hop-by-hop names besides `Connection` and the names it lists.
+const ALWAYS_HOP_BY_HOP: [&str; 4] = ["keep-alive", "proxy-connection", "te", "transfer-encoding"];
+
+/// Whether the headers ask to switch protocols (`Upgrade` named by `Connection`).
+pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(UPGRADE) && connection_lists(headers, "upgrade")
+}
+
+fn connection_lists(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get_all(CONNECTION)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// The hop-by-hop headers present: the names `Connection` lists, `Connection` itself (unless
+/// `keep_connection`), the fixed set, and `Upgrade` unless `keep_upgrade`. Allocates only
+/// when `Connection` names other headers.
+fn hop_by_hop_names(
+    headers: &HeaderMap,
+    keep_upgrade: bool,
+    keep_connection: bool,
+) -> Vec<HeaderName> {
+    let mut named = Vec::new();
+    for value in headers.get_all(CONNECTION) {
+        for token in value.as_bytes().split(|b| *b == b',') {
+            let token = token.trim_ascii();
+            let builtin = token.eq_ignore_ascii_case(b"close")
+                || token.eq_ignore_ascii_case(b"keep-alive")
+                || token.eq_ignore_ascii_case(b"upgrade");
+            if builtin || token.is_empty() {
+                continue;
+            }
+            if let Ok(name) = HeaderName::from_bytes(token) {
+                named.push(name);
+            }
+        }
+    }
+    if !keep_connection {
+        named.push(CONNECTION);
+    }
+    for name in ALWAYS_HOP_BY_HOP {
+        if headers.contains_key(name) {
+            named.push(HeaderName::from_static(name));
+        }
+    }
+    if !keep_upgrade && headers.contains_key(UPGRADE) {
+        named.push(UPGRADE);
+    }
+    named
+}
+
+/// Makes the upstream copy of a request header: hop-by-hop headers out; the body framed by
+/// its Content-Length or, when it has a body without one, chunked (`had_body`); an upgrade
+/// request keeps `Upgrade` and gets `Connection: upgrade`.
+pub(crate) fn upstream_request(mut req: RequestHeader, had_body: bool) -> Result<RequestHeader> {
+    let upgrade = is_upgrade(&req.headers);
+    let was_chunked = req.headers.contains_key(TRANSFER_ENCODING);
+    for name in hop_by_hop_names(&req.headers, upgrade, false) {
+        req.remove_header(&name);
+    }
+    if upgrade {
+        req.insert_header(CONNECTION, "upgrade")?;
+    }
+    if (was_chunked || had_body) && !req.headers.contains_key(CONTENT_LENGTH) {
+        req.insert_header(TRANSFER_ENCODING, "chunked")?;
+    }
+    Ok(req)
+}
+
+/// Strips hop-by-hop headers from an upstream response on its way downstream; a `101`
+/// keeps `Upgrade` and `Connection: upgrade`. The downstream session sets its own framing
+/// and `Connection`.
+pub(crate) fn downstream_response(resp: &mut ResponseHeader) -> Result<()> {
+    let switching = resp.status.as_u16() == 101;
+    for name in hop_by_hop_names(&resp.headers, switching, switching) {
+        resp.remove_header(&name);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_named_and_fixed_hop_by_hop_headers_are_dropped_in_order() {
+        let mut req = RequestHeader::build("POST", b"/", None).expect("static request");
+        req.append_header("X-First", "1").expect("valid");
+        req.append_header("Connection", "keep-alive, X-Secret")
+            .expect("valid");
+        req.append_header("X-Secret", "s").expect("valid");
+        req.append_header("Keep-Alive", "timeout=5").expect("valid");
+        req.append_header("TE", "trailers").expect("valid");
+        req.append_header("Proxy-Connection", "keep-alive")
+            .expect("valid");
+        req.append_header("Upgrade", "h2c").expect("valid");
+        req.append_header("Transfer-Encoding", "chunked")
+            .expect("valid");
+        req.append_header("x-LAST", "2").expect("valid");
+        let out = upstream_request(req, true).expect("valid");
+        let mut wire = Vec::new();
+        out.header_to_h1_wire(&mut wire);
+        assert_eq!(
+            String::from_utf8_lossy(&wire),
+            "X-First: 1\r\nx-LAST: 2\r\nTransfer-Encoding: chunked\r\n"
+        );
+    }
+
+    #[test]
+    fn an_upgrade_request_keeps_upgrade() {
+        let mut req = RequestHeader::build("GET", b"/ws", None).expect("static request");
+        req.append_header("Connection", "Upgrade").expect("valid");
+        req.append_header("Upgrade", "websocket").expect("valid");
+        let out = upstream_request(req, false).expect("valid");
+        assert_eq!(out.headers["upgrade"], "websocket");
+        assert_eq!(out.headers["connection"], "upgrade");
+        assert!(!out.headers.contains_key(TRANSFER_ENCODING));
+    }
+
+    #[test]
+    fn response_hop_by_hop_headers_are_dropped() {
+        let mut resp = ResponseHeader::build(200, None).expect("static response");
+        resp.append_header("Connection", "close, X-Hop")
+            .expect("valid");
+        resp.append_header("X-Hop", "1").expect("valid");
+        resp.append_header("Keep-Alive", "timeout=5")
+            .expect("valid");
+        resp.append_header("Content-Length", "3").expect("valid");
+        downstream_response(&mut resp).expect("valid");
+        assert_eq!(resp.headers.len(), 1);
+        assert_eq!(resp.headers["content-length"], "3");
+    }
+}
