@@ -79,7 +79,39 @@ impl Continuum {
     ///
     /// Panics if there are more than `u32::MAX` buckets.
     pub fn new_with_version(buckets: &[Bucket], version: Version) -> Self {
-        let per_weight = version.points_per_weight();
+        Self::build(buckets, version.points_per_weight())
+    }
+
+    /// Builds a ring like nginx's but with `point_multiple` points per unit of weight instead
+    /// of [`DEFAULT_POINT_MULTIPLE`].
+    ///
+    /// More points spread keys more evenly (the imbalance between servers shrinks roughly with
+    /// the square root of the point count) at the cost of memory and a slightly slower lookup.
+    /// Only `point_multiple == 160` picks the same servers as nginx. A multiple of 0 is
+    /// treated as 1.
+    ///
+    /// ```
+    /// use pingora_ketama::{Bucket, Continuum};
+    ///
+    /// let buckets = [
+    ///     Bucket::new("127.0.0.1:8001".parse().unwrap(), 1),
+    ///     Bucket::new("127.0.0.1:8002".parse().unwrap(), 1),
+    /// ];
+    /// let fine = Continuum::new_with_point_multiple(&buckets, 1600);
+    /// assert!(fine.node(b"/some/path").is_some());
+    /// // At 160 points per weight it is the nginx ring.
+    /// let nginx = Continuum::new_with_point_multiple(&buckets, 160);
+    /// assert_eq!(nginx.node(b"/x"), Continuum::new(&buckets).node(b"/x"));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Panics if there are more than `u32::MAX` buckets.
+    pub fn new_with_point_multiple(buckets: &[Bucket], point_multiple: u32) -> Self {
+        Self::build(buckets, point_multiple.max(1) as usize)
+    }
+
+    fn build(buckets: &[Bucket], per_weight: usize) -> Self {
         let total: usize = buckets
             .iter()
             .map(|bucket| bucket.weight as usize * per_weight)
