@@ -40,6 +40,10 @@
 //! # Cargo features
 //! None are enabled by default.
 //! - `time`: accepted for compatibility; [`time`] is always available.
+//! - `proxy`: `pingora::proxy` (the `pingora-proxy` crate) and its names in the [`prelude`]:
+//!   `http_proxy`, `http_proxy_service`, `ProxyHttp`, `Session`.
+//! - `lb` (implies `proxy`): `pingora::lb` (the `pingora-load-balancing` crate) and
+//!   `LoadBalancer`, `RoundRobin`, `TcpHealthCheck` in the [`prelude`].
 
 #![warn(missing_docs, unreachable_pub)]
 
@@ -57,6 +61,20 @@ pub mod time {
     pub use pingora_timeout::*;
 }
 
+/// The HTTP proxy: the `ProxyHttp` trait and the services that run it (feature `proxy`).
+/// See the `pingora-proxy` crate.
+#[cfg(feature = "proxy")]
+pub mod proxy {
+    pub use pingora_proxy::*;
+}
+
+/// Load balancing: backends, discovery, health checks and selection algorithms (feature
+/// `lb`). See the `pingora-load-balancing` crate.
+#[cfg(feature = "lb")]
+pub mod lb {
+    pub use pingora_load_balancing::*;
+}
+
 /// The names most programs need, in one `use pingora::prelude::*;`.
 ///
 /// Today: [`Server`](crate::server::Server), [`Opt`](crate::server::configuration::Opt),
@@ -67,6 +85,10 @@ pub mod time {
 pub mod prelude {
     pub use pingora_core::prelude::*;
     pub use pingora_http::prelude::*;
+    #[cfg(feature = "lb")]
+    pub use pingora_load_balancing::prelude::{LoadBalancer, RoundRobin, TcpHealthCheck};
+    #[cfg(feature = "proxy")]
+    pub use pingora_proxy::{http_proxy, http_proxy_service, ProxyHttp, Session};
     pub use pingora_timeout::*;
 }
 
@@ -88,4 +110,6 @@ mod guide_doctests {
     struct RateLimiting;
     #[doc = include_str!("../../docs/memory-cache.md")]
     struct MemoryCache;
+    #[doc = include_str!("../../docs/load-balancing.md")]
+    struct LoadBalancing;
 }
