@@ -39,4 +39,6 @@ fi
 # Debian installs nginx under /usr/sbin, which is not on every user's PATH.
 export PATH="$PATH:/usr/sbin"
 
-exec cargo test --workspace "$@"
+# --all-features: the facade's `proxy` and `lb` re-exports and the guide pages that use
+# them are compiled and run too.
+exec cargo test --workspace --all-features "$@"

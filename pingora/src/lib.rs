@@ -96,6 +96,8 @@ pub mod prelude {
 /// `cargo test --doc -p pingora` runs each of them.
 #[cfg(doctest)]
 mod guide_doctests {
+    // The README's example is a proxy: it needs the `proxy` feature.
+    #[cfg(feature = "proxy")]
     #[doc = include_str!("../../README.md")]
     struct Readme;
     #[doc = include_str!("../../docs/errors.md")]
