@@ -339,15 +339,15 @@ mod tests {
         assert_eq!(first_lap, second_lap);
     }
 
-    #[test]
-    fn distribution_follows_weights_within_five_points() {
+    /// Shares of 100,000 keys per server of weights 1 to 5, next to the weight shares.
+    fn shares_by_weight(point_multiple: u32) -> Vec<(f64, f64)> {
         let weights = [1u32, 2, 3, 4, 5];
         let buckets: Vec<_> = weights
             .iter()
             .enumerate()
             .map(|(i, &w)| Bucket::new(SocketAddr::from(([127, 0, 0, 2], 9001 + i as u16)), w))
             .collect();
-        let ring = Continuum::new(&buckets);
+        let ring = Continuum::new_with_point_multiple(&buckets, point_multiple);
         let keys = 100_000;
         let mut counts: HashMap<SocketAddr, usize> = HashMap::new();
         for key in 0..keys {
@@ -355,15 +355,36 @@ mod tests {
             *counts.entry(node).or_default() += 1;
         }
         let total_weight: u32 = weights.iter().sum();
-        for bucket in &buckets {
-            let share = counts[&bucket.node] as f64 / keys as f64;
-            let expected = bucket.weight as f64 / total_weight as f64;
-            // Within 5 percentage points of the weight share. The ring's arcs are fixed by
-            // nginx's point layout, so a share is only as even as 160 points per weight make it.
+        buckets
+            .iter()
+            .map(|bucket| {
+                let share = counts[&bucket.node] as f64 / keys as f64;
+                (share, bucket.weight as f64 / total_weight as f64)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn distribution_follows_weights_within_five_percent() {
+        // Each server's share of keys is within ±5 % of its weight share (relative), on a
+        // ring of 1,600 points per weight.
+        for (share, expected) in shares_by_weight(1600) {
+            assert!(
+                (share - expected).abs() <= 0.05 * expected,
+                "got {share:.4} of keys, expected {expected:.4} ± 5 %"
+            );
+        }
+    }
+
+    #[test]
+    fn nginx_ring_distribution_is_within_five_points() {
+        // nginx's 160 points per weight leave arcs uneven enough that a share can be more
+        // than 5 % (relative) off its weight (measured: 28.9 % of keys for a 26.7 % weight);
+        // matching nginx's choices fixes that layout, so it is held to 5 percentage points.
+        for (share, expected) in shares_by_weight(DEFAULT_POINT_MULTIPLE) {
             assert!(
                 (share - expected).abs() <= 0.05,
-                "{} got {share:.4} of keys, expected {expected:.4}",
-                bucket.node
+                "got {share:.4} of keys, expected {expected:.4} ± 0.05"
             );
         }
     }
