@@ -1,7 +1,12 @@
 //! One request/response exchange with an upstream, both directions at once: request body
-//! pieces go up while the response comes down, each piece through the body filters. Nothing
-//! is buffered beyond the piece in hand: each side waits for its write to finish before it
-//! reads more (backpressure).
+//! pieces go up while the response comes down, each piece through the body filters.
+//!
+//! A request body piece is queued on the upstream session and written while the loop goes on
+//! reading the response, so an upstream that answers as it reads (and stops reading while
+//! its own writes wait) cannot deadlock the exchange. Nothing is buffered beyond one piece per
+//! direction: the next request piece is read from the client only once the last one was
+//! written, and a response piece is written to the client before the next is read
+//! (backpressure).
 
 use bytes::Bytes;
 use pingora_core::protocols::http::client::HttpSession;
@@ -35,7 +40,7 @@ where
     let replay = session.get_retry_buffer().filter(|b| !b.is_empty());
     if replay.is_some() || session.is_body_done() {
         let end = session.is_body_done();
-        request_done = send_request_body(inner, session, client, ctx, replay, end).await?;
+        request_done = queue_request_body(inner, session, client, ctx, replay, end).await?;
     }
 
     let mut response_done = false;
@@ -43,14 +48,19 @@ where
     // A response header held back to go out with the first body piece (see `forward_response`).
     let mut pending_header = None;
     while !response_done {
+        // One request piece in flight at most: read the next once the last one is written.
+        let want_request_body = !request_done && !client.has_queued_request();
         tokio::select! {
-            body = session.downstream_session.read_request_body(), if !request_done => {
+            body = session.downstream_session.read_request_body(), if want_request_body => {
                 let body = body?;
                 let end = body.is_none() || (!upgraded && session.is_body_done());
-                request_done = send_request_body(inner, session, client, ctx, body, end).await?;
+                request_done = queue_request_body(inner, session, client, ctx, body, end).await?;
             }
-            task = read_upstream(client), if !response_done => {
-                let task = task?;
+            step = upstream_step(client) => {
+                let Some(task) = step? else {
+                    // Queued request bytes went out (or response bytes came in): look again.
+                    continue;
+                };
                 let body_ready = client.has_buffered_body();
                 response_done =
                     forward_response(inner, session, ctx, task, body_ready, &mut pending_header)
@@ -66,9 +76,10 @@ where
     Ok(())
 }
 
-/// Runs one request body piece through the filters and writes it upstream; `end` also ends
-/// the upstream body (with the client's trailers, if any). Returns `end`.
-async fn send_request_body<SV>(
+/// Runs one request body piece through the filters and queues it on the upstream session
+/// (written while the response is read); `end` also ends the upstream body (with the client's
+/// trailers, if any). Returns `end`.
+async fn queue_request_body<SV>(
     inner: &SV,
     session: &mut Session,
     client: &mut HttpSession,
@@ -88,19 +99,31 @@ where
         .request_body_filter(session, &mut body, end, ctx)
         .await?;
     if let Some(data) = body.filter(|d| !d.is_empty()) {
-        client.write_request_body(data, false).await?;
+        client.queue_request_body(data, false).await?;
     }
     if end {
         if client.is_upgraded() {
-            // The client closed its side of the tunnel: tell the upstream.
+            // The client closed its side of the tunnel: send what is left, tell the upstream.
+            client.flush_request().await?;
             client.shutdown().await;
         } else if let Some(trailers) = session.request_trailers().cloned() {
-            client.write_request_trailers(&trailers).await?;
+            client.queue_request_trailers(&trailers).await?;
         } else {
-            client.finish_request_body().await?;
+            client.queue_request_body(Bytes::new(), true).await?;
         }
     }
     Ok(end)
+}
+
+/// The next response step, writing queued request bytes meanwhile. `None` when there was
+/// no response step yet but the queue was written or response bytes arrived (so the caller
+/// can read more of the request body, or parse what came). Cancel-safe.
+async fn upstream_step(client: &mut HttpSession) -> Result<Option<HttpTask>> {
+    if client.has_queued_request() && !client.has_buffered_body() {
+        client.flush_request_or_read().await?;
+        return Ok(None);
+    }
+    read_upstream(client).await.map(Some)
 }
 
 /// The next step of the upstream response. Cancel-safe: the session keeps what it read.

@@ -40,6 +40,45 @@ impl HttpSession {
         }
     }
 
+    /// Queues request body bytes (with `end`, the body's end) without waiting on the
+    /// network; they go out with [`flush_request`](Self::flush_request),
+    /// [`flush_request_or_read`](Self::flush_request_or_read), any other write, or while the
+    /// response is read. So one task can stream a body up while the response comes down.
+    pub async fn queue_request_body(&mut self, data: Bytes, end: bool) -> Result<()> {
+        match self {
+            HttpSession::H1(s) => s.queue_request_body(data, end).await,
+        }
+    }
+
+    /// Queues the end of the request body with `trailers` (only chunked bodies carry them).
+    pub async fn queue_request_trailers(&mut self, trailers: &HeaderMap) -> Result<()> {
+        match self {
+            HttpSession::H1(s) => s.queue_request_trailers(trailers).await,
+        }
+    }
+
+    /// Whether queued request bytes wait to be written.
+    pub fn has_queued_request(&self) -> bool {
+        match self {
+            HttpSession::H1(s) => s.has_queued_request(),
+        }
+    }
+
+    /// Writes every queued request byte. Cancel-safe.
+    pub async fn flush_request(&mut self) -> Result<()> {
+        match self {
+            HttpSession::H1(s) => s.flush_request().await,
+        }
+    }
+
+    /// Writes queued request bytes while reading response bytes, until the queue is written
+    /// or response bytes arrived (then the next response read finds them). Cancel-safe.
+    pub async fn flush_request_or_read(&mut self) -> Result<()> {
+        match self {
+            HttpSession::H1(s) => s.flush_request_or_read().await,
+        }
+    }
+
     /// Reads the next response head (a 1xx one is interim: call again for the final head).
     pub async fn read_response_header(&mut self) -> Result<()> {
         match self {

@@ -19,6 +19,7 @@ use super::chunked::ChunkedDecoder;
 use super::framing::{self, Framing};
 use super::head::{has_head_end, parse_response, HeadScratch};
 use super::io::{read_more, write_all};
+use super::outgoing::{write_out_or_read, Outgoing, Progress, ReadWhileWriting};
 use super::settings::H1Settings;
 use crate::protocols::{Digest, Stream};
 
@@ -37,6 +38,10 @@ pub struct HttpSession {
     buf: BytesMut,
     scratch: HeadScratch,
     write_buf: Vec<u8>,
+    /// Request bytes queued by the `queue_*` methods, written while the response is read.
+    outgoing: Outgoing,
+    /// The upstream closed its side (seen while writing queued bytes).
+    read_closed: bool,
     request: Option<Box<RequestHeader>>,
     request_keepalive: bool,
     upgrade_requested: bool,
@@ -72,6 +77,8 @@ impl HttpSession {
             buf: BytesMut::with_capacity(4 * 1024),
             scratch: HeadScratch::default(),
             write_buf: Vec::new(),
+            outgoing: Outgoing::default(),
+            read_closed: false,
             request: None,
             request_keepalive: true,
             upgrade_requested: false,
@@ -137,6 +144,7 @@ impl HttpSession {
     /// Writes request body bytes; `end` finishes the body. Fails with `H1Error` for bytes the
     /// head did not frame (beyond Content-Length, or with no framing header at all).
     pub async fn write_request_body(&mut self, data: Bytes, end: bool) -> Result<()> {
+        self.flush_request().await?;
         if self.request.is_none() {
             return Err(
                 Error::explain(ErrorType::InternalError, "body before the request head").into_in(),
@@ -165,6 +173,7 @@ impl HttpSession {
 
     /// Ends the request body (the last chunk for chunked).
     pub async fn finish_request_body(&mut self) -> Result<()> {
+        self.flush_request().await?;
         match self
             .body_writer
             .finish(&mut self.io, self.settings.write_timeout)
@@ -181,6 +190,7 @@ impl HttpSession {
     /// Ends a chunked request body with `trailers` (other framings cannot carry trailers:
     /// the body just ends).
     pub async fn write_request_trailers(&mut self, trailers: &HeaderMap) -> Result<()> {
+        self.flush_request().await?;
         match self
             .body_writer
             .finish_with_trailers(&mut self.io, trailers, self.settings.write_timeout)
@@ -190,6 +200,103 @@ impl HttpSession {
                 self.request_body_complete = complete;
                 Ok(())
             }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Queues request body bytes (and with `end`, the body's end) to be written later, by
+    /// [`flush_request`](Self::flush_request), by any other write, or while the response is
+    /// read. Never waits on the network. Fails as
+    /// [`write_request_body`](Self::write_request_body) does for bytes the head did not frame.
+    pub async fn queue_request_body(&mut self, data: Bytes, end: bool) -> Result<()> {
+        if self.request.is_none() {
+            return Err(
+                Error::explain(ErrorType::InternalError, "body before the request head").into_in(),
+            );
+        }
+        if !data.is_empty() && self.body_writer == BodyWriter::NoBody {
+            let e = Error::explain(
+                ErrorType::H1Error,
+                "request body without Content-Length or Transfer-Encoding",
+            );
+            return Err(self.fail(e));
+        }
+        // Framing into the queue completes at once: the queue is always ready.
+        match self
+            .body_writer
+            .write(&mut self.outgoing, &data, None)
+            .await
+        {
+            Ok(written) => self.body_bytes_sent += written,
+            Err(e) => return Err(self.fail(e)),
+        }
+        if end {
+            match self.body_writer.finish(&mut self.outgoing, None).await {
+                Ok(complete) => self.request_body_complete = complete,
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues the end of a chunked request body with `trailers` (other framings just end),
+    /// like [`queue_request_body`](Self::queue_request_body).
+    pub async fn queue_request_trailers(&mut self, trailers: &HeaderMap) -> Result<()> {
+        let finished = self
+            .body_writer
+            .finish_with_trailers(&mut self.outgoing, trailers, None)
+            .await;
+        match finished {
+            Ok(complete) => {
+                self.request_body_complete = complete;
+                Ok(())
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Whether queued request bytes wait to be written.
+    pub fn has_queued_request(&self) -> bool {
+        !self.outgoing.is_empty()
+    }
+
+    /// Writes every queued request byte. Cancel-safe: what was not written stays queued.
+    pub async fn flush_request(&mut self) -> Result<()> {
+        if self.outgoing.is_empty() {
+            return Ok(());
+        }
+        let written = self
+            .outgoing
+            .write_out(&mut self.io, self.settings.write_timeout)
+            .await;
+        written.map_err(|e| self.fail(e))
+    }
+
+    /// Writes queued request bytes while reading response bytes into the session, until the
+    /// queue is written or some response bytes (or the upstream's close) arrived: a caller
+    /// that waits for room to queue more never stalls the response. Returns at once when
+    /// nothing is queued. Cancel-safe. No progress either way within the write timeout fails
+    /// with `WriteTimedout`.
+    pub async fn flush_request_or_read(&mut self) -> Result<()> {
+        if self.outgoing.is_empty() {
+            return Ok(());
+        }
+        if self.read_closed {
+            return self.flush_request().await;
+        }
+        let progress = write_out_or_read(
+            &mut self.io,
+            &mut self.outgoing,
+            &mut self.buf,
+            self.settings.write_timeout,
+        )
+        .await;
+        match progress {
+            Ok(Progress::Read(0)) => {
+                self.read_closed = true;
+                Ok(())
+            }
+            Ok(_) => Ok(()),
             Err(e) => Err(self.fail(e)),
         }
     }
@@ -272,7 +379,11 @@ impl HttpSession {
                 }
             }
             scanned = self.buf.len();
-            if read_more(&mut self.io, &mut self.buf, self.settings.read_timeout).await? == 0 {
+            let mut io = ReadWhileWriting {
+                io: &mut self.io,
+                outgoing: &mut self.outgoing,
+            };
+            if read_more(&mut io, &mut self.buf, self.settings.read_timeout).await? == 0 {
                 let mut e = Error::explain(
                     ErrorType::ConnectionClosed,
                     "upstream closed before the response head ended",
@@ -302,8 +413,12 @@ impl HttpSession {
         if !self.final_response {
             return Ok(None);
         }
+        let mut io = ReadWhileWriting {
+            io: &mut self.io,
+            outgoing: &mut self.outgoing,
+        };
         let read = read_body(
-            &mut self.io,
+            &mut io,
             &mut self.buf,
             &mut self.body_reader,
             self.settings.read_timeout,
@@ -386,7 +501,8 @@ impl HttpSession {
     }
 
     fn request_body_complete_or_empty(&self) -> bool {
-        self.request_body_complete || self.body_writer == BodyWriter::NoBody
+        self.outgoing.is_empty()
+            && (self.request_body_complete || self.body_writer == BodyWriter::NoBody)
     }
 
     /// The connection, if [`is_reusable`](Self::is_reusable); otherwise it is shut down and
@@ -400,7 +516,7 @@ impl HttpSession {
         }
     }
 
-    /// Closes the write side of the connection.
+    /// Closes the write side of the connection (request bytes still queued are dropped).
     pub async fn shutdown(&mut self) {
         let _ = self.io.shutdown().await;
     }

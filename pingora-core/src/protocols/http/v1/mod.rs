@@ -14,6 +14,7 @@ mod error_page;
 mod framing;
 mod head;
 mod io;
+mod outgoing;
 mod retry_buffer;
 pub mod server;
 mod settings;
