@@ -1,0 +1,64 @@
+//! Baseline for `benches/proxy/run.sh`: the smallest reverse proxy that can be
+//! written on the published `pingora` crate. Every request goes to one
+//! upstream over plain HTTP/1.1, reusing pooled connections.
+//!
+//! Knobs (environment):
+//! - `UPSTREAM`: backend `host:port` (required)
+//! - `LISTEN`: address to listen on (default `127.0.0.1:6190`)
+//! - `THREADS`: worker threads of the proxy service (default 1)
+
+use async_trait::async_trait;
+use pingora::prelude::*;
+
+/// Forwards every request to one fixed backend.
+struct Forward {
+    backend: std::net::SocketAddr,
+}
+
+#[async_trait]
+impl ProxyHttp for Forward {
+    type CTX = ();
+
+    fn new_ctx(&self) -> Self::CTX {}
+
+    async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut ()) -> Result<Box<HttpPeer>> {
+        Ok(Box::new(HttpPeer::new(self.backend, false, String::new())))
+    }
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+fn main() {
+    let backend = match env_or("UPSTREAM", "").parse() {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("UPSTREAM must be a socket address such as 127.0.0.1:8000 ({e})");
+            std::process::exit(2);
+        }
+    };
+    let threads: usize = match env_or("THREADS", "1").parse() {
+        Ok(n) if n > 0 => n,
+        _ => {
+            eprintln!("THREADS must be a positive integer");
+            std::process::exit(2);
+        }
+    };
+    let listen = env_or("LISTEN", "127.0.0.1:6190");
+
+    let mut server = match Server::new(None) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("cannot create the server: {e}");
+            std::process::exit(1);
+        }
+    };
+    server.bootstrap();
+
+    let mut proxy = http_proxy_service(&server.configuration, Forward { backend });
+    proxy.threads = Some(threads);
+    proxy.add_tcp(&listen);
+    server.add_service(proxy);
+    server.run_forever();
+}
