@@ -7,7 +7,13 @@ use pingora_error::Result;
 use pingora_http::{RequestHeader, ResponseHeader};
 
 /// Hop-by-hop names besides `Connection` and the names it lists.
-const ALWAYS_HOP_BY_HOP: [&str; 4] = ["keep-alive", "proxy-connection", "te", "transfer-encoding"];
+/// Built once: looking a name up by `&str` would parse it on every request.
+static ALWAYS_HOP_BY_HOP: [HeaderName; 4] = [
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    http::header::TE,
+    TRANSFER_ENCODING,
+];
 
 /// Whether the headers ask to switch protocols (`Upgrade` named by `Connection`).
 pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
@@ -48,9 +54,9 @@ fn hop_by_hop_names(
     if !keep_connection {
         named.push(CONNECTION);
     }
-    for name in ALWAYS_HOP_BY_HOP {
+    for name in ALWAYS_HOP_BY_HOP.iter() {
         if headers.contains_key(name) {
-            named.push(HeaderName::from_static(name));
+            named.push(name.clone());
         }
     }
     if !keep_upgrade && headers.contains_key(UPGRADE) {

@@ -46,7 +46,15 @@ fn span_of(whole: &[u8], part: &[u8]) -> (usize, usize) {
 /// Whether `bytes` may hold the end of a head: an empty line, with CRLF or a bare LF (so that a
 /// bare-LF head is parsed, and rejected, rather than waited on).
 pub(crate) fn has_head_end(bytes: &[u8]) -> bool {
-    bytes.windows(2).any(|w| w == b"\n\n") || bytes.windows(3).any(|w| w == b"\n\r\n")
+    // One pass from LF to LF (`position` on a byte is fast), looking just past each one.
+    let mut rest = bytes;
+    while let Some(at) = rest.iter().position(|&b| b == b'\n') {
+        rest = &rest[at + 1..];
+        if matches!(rest, [b'\n', ..] | [b'\r', b'\n', ..]) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Finds a bare LF or a bare CR in `head`: RFC 9112 §2.2 lets a recipient accept bare LF, but a
