@@ -3,8 +3,12 @@
 
 #![allow(dead_code)]
 
+// The same helpers pingora-core's tests use, compiled from one copy.
+#[path = "../../../pingora-core/tests/common/net.rs"]
 pub mod net;
+#[path = "../../../pingora-core/tests/common/nginx.rs"]
 pub mod nginx;
+#[path = "../../../pingora-core/tests/common/temp_dir.rs"]
 pub mod temp_dir;
 
 use std::net::SocketAddr;
