@@ -11,66 +11,14 @@ use std::num::NonZeroUsize;
 use std::sync::{Barrier, Mutex};
 use std::time::Instant;
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use tinyufo::TinyUfo;
 
-const CACHE_SIZE: usize = 1_000;
-const KEY_SPACE: usize = 2 * CACHE_SIZE;
+#[path = "common/caches.rs"]
+mod caches;
+use caches::{keys, Cache, CACHE_SIZE, KEY_SPACE};
+
 /// Operations per cache per round, split between the threads.
 const OPS_PER_ROUND: usize = 400_000;
-
-trait Cache: Sync {
-    fn read(&self, key: u64) -> Option<u64>;
-    fn write(&self, key: u64, value: u64);
-}
-
-impl Cache for TinyUfo<u64, u64> {
-    fn read(&self, key: u64) -> Option<u64> {
-        self.get(&key)
-    }
-    fn write(&self, key: u64, value: u64) {
-        self.put(key, value, 1);
-    }
-}
-
-impl Cache for Mutex<lru::LruCache<u64, u64>> {
-    fn read(&self, key: u64) -> Option<u64> {
-        self.lock().ok()?.get(&key).copied()
-    }
-    fn write(&self, key: u64, value: u64) {
-        if let Ok(mut cache) = self.lock() {
-            cache.put(key, value);
-        }
-    }
-}
-
-impl Cache for moka::sync::Cache<u64, u64> {
-    fn read(&self, key: u64) -> Option<u64> {
-        self.get(&key)
-    }
-    fn write(&self, key: u64, value: u64) {
-        self.insert(key, value);
-    }
-}
-
-/// Zipf(1.0) keys over `KEY_SPACE`.
-fn keys() -> Vec<u64> {
-    let mut total = 0.0;
-    let cumulative: Vec<f64> = (1..=KEY_SPACE)
-        .map(|rank| {
-            total += 1.0 / rank as f64;
-            total
-        })
-        .collect();
-    let mut rng = StdRng::seed_from_u64(7);
-    (0..1 << 16)
-        .map(|_| {
-            let u: f64 = rng.random::<f64>() * total;
-            cumulative.partition_point(|&c| c < u) as u64
-        })
-        .collect()
-}
 
 /// Millions of operations per second for one burst on `threads` threads.
 fn burst(cache: &dyn Cache, keys: &[u64], threads: usize, write_every_tenth: bool) -> f64 {

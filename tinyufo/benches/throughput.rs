@@ -10,67 +10,14 @@ use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use tinyufo::TinyUfo;
 
-/// Items the caches hold; reads draw Zipf(1.0) keys from twice as many.
-const CACHE_SIZE: usize = 1_000;
-const KEY_SPACE: usize = 2 * CACHE_SIZE;
+#[path = "common/caches.rs"]
+mod caches;
+use caches::{keys, Cache, CACHE_SIZE, KEY_SPACE};
+
 /// Operations per measured iteration, split between the threads.
 const BATCH: usize = 4_096;
-
-trait Cache: Sync {
-    fn read(&self, key: u64) -> Option<u64>;
-    fn write(&self, key: u64, value: u64);
-}
-
-impl Cache for TinyUfo<u64, u64> {
-    fn read(&self, key: u64) -> Option<u64> {
-        self.get(&key)
-    }
-    fn write(&self, key: u64, value: u64) {
-        self.put(key, value, 1);
-    }
-}
-
-impl Cache for Mutex<lru::LruCache<u64, u64>> {
-    fn read(&self, key: u64) -> Option<u64> {
-        self.lock().ok()?.get(&key).copied()
-    }
-    fn write(&self, key: u64, value: u64) {
-        if let Ok(mut cache) = self.lock() {
-            cache.put(key, value);
-        }
-    }
-}
-
-impl Cache for moka::sync::Cache<u64, u64> {
-    fn read(&self, key: u64) -> Option<u64> {
-        self.get(&key)
-    }
-    fn write(&self, key: u64, value: u64) {
-        self.insert(key, value);
-    }
-}
-
-/// A Zipf(1.0) key sequence, long enough that threads start at different places.
-fn keys() -> Vec<u64> {
-    let mut total = 0.0;
-    let cumulative: Vec<f64> = (1..=KEY_SPACE)
-        .map(|rank| {
-            total += 1.0 / rank as f64;
-            total
-        })
-        .collect();
-    let mut rng = StdRng::seed_from_u64(7);
-    (0..1 << 16)
-        .map(|_| {
-            let u: f64 = rng.random::<f64>() * total;
-            cumulative.partition_point(|&c| c < u) as u64
-        })
-        .collect()
-}
 
 fn caches() -> Vec<(&'static str, Box<dyn Cache>)> {
     let lru_size = NonZeroUsize::new(CACHE_SIZE).expect("the cache size is positive");
