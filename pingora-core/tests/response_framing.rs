@@ -103,3 +103,47 @@ async fn every_response_framing_rule_gives_its_outcome() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// A session ready to read the response `raw` to a GET (the upstream closes after it).
+async fn session_reading(raw: &[u8]) -> HttpSession {
+    let (client, mut upstream) = tokio::io::duplex(1 << 16);
+    upstream.write_all(raw).await.unwrap();
+    upstream.shutdown().await.unwrap();
+    let mut settings = H1Settings::default();
+    settings.read_timeout = Some(Duration::from_millis(200));
+    let mut session = HttpSession::with_settings(Box::new(client), settings);
+    let mut req = RequestHeader::build("GET", b"/", None).unwrap();
+    req.insert_header("Host", "upstream").unwrap();
+    session.write_request_header(Box::new(req)).await.unwrap();
+    session.finish_request_body().await.unwrap();
+    session
+}
+
+#[tokio::test]
+async fn taking_the_response_header_leaves_framing_and_reuse_intact() {
+    let mut session =
+        session_reading(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\n\r\nhi").await;
+    session.read_response_header().await.unwrap();
+    let header = session.take_response_header().unwrap();
+    assert_eq!(header.status.as_u16(), 200);
+    assert_eq!(header.headers["x-a"], "1");
+    assert!(session.response_header().is_none());
+    assert!(session.take_response_header().is_none());
+    assert!(session.is_final_response());
+    assert_eq!(session.read_response_body().await.unwrap().unwrap(), "hi");
+    assert!(session.read_response_body().await.unwrap().is_none());
+    assert!(session.is_reusable());
+}
+
+#[tokio::test]
+async fn close_after_a_taken_interim_head_is_not_retryable() {
+    let mut session = session_reading(b"HTTP/1.1 100 Continue\r\n\r\n").await;
+    session.read_response_header().await.unwrap();
+    assert_eq!(session.take_response_header().unwrap().status.as_u16(), 100);
+    let e = session.read_response_header().await.unwrap_err();
+    // Something came back, so this is no stale pooled connection.
+    assert!(
+        !matches!(e.retry, pingora_error::RetryType::ReusedOnly),
+        "{e}"
+    );
+}

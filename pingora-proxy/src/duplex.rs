@@ -130,11 +130,12 @@ async fn upstream_step(client: &mut HttpSession) -> Result<Option<HttpTask>> {
 async fn read_upstream(client: &mut HttpSession) -> Result<HttpTask> {
     if !client.is_final_response() {
         client.read_response_header().await?;
-        let header = client.response_header().cloned().ok_or_else(|| {
+        // Taken, not copied: nothing reads the session's copy after this.
+        let header = client.take_response_header().ok_or_else(|| {
             Error::explain(ErrorType::InternalError, "response head missing after read").into_in()
         })?;
         let end = client.is_final_response() && client.is_response_done() && !client.is_upgraded();
-        return Ok(HttpTask::Header(Box::new(header), end));
+        return Ok(HttpTask::Header(header, end));
     }
     match client.read_response_body().await? {
         Some(data) if client.is_upgraded() => Ok(HttpTask::UpgradedBody(Some(data), false)),

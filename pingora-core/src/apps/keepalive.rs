@@ -8,7 +8,7 @@ use tokio::io::AsyncReadExt;
 
 use super::{HttpPersistentSettings, HttpServerApp, ServerApp};
 use crate::protocols::http::v1::server::HttpSession;
-use crate::protocols::http::v1::H1Settings;
+use crate::protocols::http::v1::{read_buffer, H1Settings};
 use crate::protocols::http::{ReplayStream, ServerSession};
 use crate::protocols::Stream;
 use crate::server::ShutdownWatch;
@@ -90,7 +90,7 @@ async fn wait_for_request(
     if *shutdown.borrow_and_update() {
         return None;
     }
-    let mut buf = BytesMut::with_capacity(READ_BUFFER);
+    let mut buf = read_buffer::take(READ_BUFFER);
     let read = async {
         let read = io.read_buf(&mut buf);
         match idle_timeout {
@@ -106,7 +106,10 @@ async fn wait_for_request(
     };
     match read {
         Some(n) if n > 0 => Some(buf),
-        _ => None,
+        _ => {
+            read_buffer::give_back(buf);
+            None
+        }
     }
 }
 

@@ -3,48 +3,75 @@
 //! Rules:
 //! - a connection is handed only to a peer with the same key, newest first (LIFO: the most
 //!   recently used connection is the least likely to have been closed by the peer);
-//! - each idle connection is watched by its own task: if the peer closes it, sends anything,
-//!   or it stays idle past its `idle_timeout`, it is closed and removed at once;
+//! - a released connection is first only *parked*: nothing watches it, and checkout checks,
+//!   without waiting, that no byte, EOF or error arrived meanwhile. Under load most
+//!   connections are taken again within microseconds, and this costs no task at all;
+//! - once parked for [`WATCH_AFTER`] (found by one sweeper task per pool, alive only while
+//!   something is parked), a connection gets its own watcher task: if the peer closes it,
+//!   sends anything, or it stays idle past its `idle_timeout`, it is closed and removed at
+//!   once. So a connection spoiled while idle is never handed out, and is closed within about
+//!   twice [`WATCH_AFTER`] at worst. An `idle_timeout` is enforced exactly at checkout; a
+//!   connection that expires while parked is closed by the next sweep;
 //! - the pool holds at most `size` connections over all keys; adding one more closes the one
 //!   that has been idle longest (LRU);
-//! - checkout asks the watcher to hand the connection back and checks once more, without
-//!   waiting, that no byte arrived in the meantime.
+//! - checkout of a watched connection asks its watcher to hand it back and checks once more,
+//!   without waiting, that no byte arrived in the meantime.
 //!
 //! The state sits behind one mutex taken briefly per operation; nothing awaits while holding it.
 
 use crate::protocols::Stream;
-use lru::LruCache;
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroUsize;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// How long a released connection stays parked (checked only at checkout) before a watcher
+/// task takes it over; also the sweeper's period.
+const WATCH_AFTER: Duration = Duration::from_millis(50);
 
 /// Idle connections of many peers, bounded in number.
 pub(crate) struct ConnectionPool {
     state: Arc<Mutex<PoolState>>,
-    next_id: AtomicU64,
 }
 
 struct PoolState {
     /// Idle connections of each key, oldest first.
     idle: HashMap<u64, Vec<IdleConnection>>,
-    /// Connection id → key, in order of release; `None` when the pool size is 0.
-    recency: Option<LruCache<u64, u64>>,
+    /// The order of release; `None` when the pool size is 0.
+    recency: Option<Recency>,
+    /// The id of the next connection released: ids grow in order of release.
+    next_id: u64,
+    /// The sweeper task runs (it stops once nothing is parked).
+    sweeping: bool,
 }
 
-/// A connection parked in the pool: its watcher task holds the stream.
+/// A connection in the pool.
 struct IdleConnection {
     id: u64,
-    /// Sending asks the watcher to return the stream; dropping tells it to close the stream.
-    hand_back: oneshot::Sender<()>,
-    watcher: JoinHandle<Option<Stream>>,
+    held: Held,
+}
+
+/// Who holds an idle connection's stream.
+enum Held {
+    /// The pool itself, since `since`; nothing watches the stream yet.
+    Parked {
+        stream: Stream,
+        since: Instant,
+        idle_timeout: Option<Duration>,
+    },
+    /// A watcher task.
+    Watched {
+        /// Sending asks the watcher to return the stream; dropping tells it to close it.
+        hand_back: oneshot::Sender<()>,
+        watcher: JoinHandle<Option<Stream>>,
+    },
 }
 
 /// Why a watcher stopped watching.
@@ -61,9 +88,10 @@ impl ConnectionPool {
         ConnectionPool {
             state: Arc::new(Mutex::new(PoolState {
                 idle: HashMap::new(),
-                recency: NonZeroUsize::new(size).map(LruCache::new),
+                recency: NonZeroUsize::new(size).map(Recency::new),
+                next_id: 0,
+                sweeping: false,
             })),
-            next_id: AtomicU64::new(0),
         }
     }
 
@@ -76,34 +104,33 @@ impl ConnectionPool {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (hand_back, hand_back_rx) = oneshot::channel();
+        let since = Instant::now();
         let evicted;
+        let start_sweeper;
         {
             let mut state = self.state.lock();
+            let id = state.next_id;
+            state.next_id += 1;
             let Some(recency) = state.recency.as_mut() else {
                 return;
             };
-            evicted = recency.push(id, key);
-            // Spawned under the lock so that the watcher cannot try to remove its entry
-            // before the entry exists.
-            let watcher = runtime.spawn(watch(
-                Arc::downgrade(&self.state),
-                key,
-                id,
-                stream,
-                hand_back_rx,
-                idle_timeout,
-            ));
+            let oldest = recency.push(id, key);
             state.idle.entry(key).or_default().push(IdleConnection {
                 id,
-                hand_back,
-                watcher,
+                held: Held::Parked {
+                    stream,
+                    since,
+                    idle_timeout,
+                },
             });
-            if let Some((old_id, old_key)) = evicted {
-                // Dropping the entry drops `hand_back`, which makes its watcher close the stream.
-                state.remove(old_key, old_id);
-            }
+            // Dropping an evicted entry closes its stream (or makes its watcher close it).
+            evicted = oldest.and_then(|(old_id, old_key)| state.remove(old_key, old_id));
+            start_sweeper = !state.sweeping;
+            state.sweeping = true;
+        }
+        drop(evicted);
+        if start_sweeper {
+            runtime.spawn(sweep(Arc::downgrade(&self.state)));
         }
     }
 
@@ -111,12 +138,26 @@ impl ConnectionPool {
     pub(crate) async fn checkout(&self, key: u64) -> Option<Stream> {
         loop {
             let candidate = self.state.lock().pop_newest(key)?;
-            // The watcher may have just found the stream unusable; then try the next one.
-            if candidate.hand_back.send(()).is_err() {
-                continue;
-            }
-            if let Ok(Some(stream)) = candidate.watcher.await {
-                return Some(stream);
+            match candidate.held {
+                Held::Parked {
+                    mut stream,
+                    since,
+                    idle_timeout,
+                } => {
+                    let expired = idle_timeout.is_some_and(|limit| since.elapsed() >= limit);
+                    if !expired && is_quiet(&mut stream).await {
+                        return Some(stream);
+                    }
+                }
+                Held::Watched { hand_back, watcher } => {
+                    // The watcher may have just found the stream unusable; then try the next.
+                    if hand_back.send(()).is_err() {
+                        continue;
+                    }
+                    if let Ok(Some(stream)) = watcher.await {
+                        return Some(stream);
+                    }
+                }
             }
         }
     }
@@ -126,13 +167,55 @@ impl ConnectionPool {
     pub(crate) fn idle_count(&self) -> usize {
         self.state.lock().idle.values().map(Vec::len).sum()
     }
+
+    /// Whether the sweeper task runs.
+    #[cfg(test)]
+    fn is_sweeping(&self) -> bool {
+        self.state.lock().sweeping
+    }
+}
+
+/// Idle connections in order of release, so the one idle longest is known. Ids grow in order
+/// of release, so the queue stays sorted by id.
+struct Recency {
+    size: usize,
+    /// `(id, key)` of each idle connection, oldest first.
+    order: VecDeque<(u64, u64)>,
+}
+
+impl Recency {
+    fn new(size: NonZeroUsize) -> Self {
+        Recency {
+            size: size.get(),
+            order: VecDeque::new(),
+        }
+    }
+
+    /// Records connection `id` of `key` as the newest; returns the `(id, key)` of the oldest
+    /// when that makes more than `size`.
+    fn push(&mut self, id: u64, key: u64) -> Option<(u64, u64)> {
+        self.order.push_back((id, key));
+        if self.order.len() > self.size {
+            self.order.pop_front()
+        } else {
+            None
+        }
+    }
+
+    fn pop(&mut self, id: &u64) {
+        if let Ok(index) = self.order.binary_search_by_key(id, |&(id, _)| id) {
+            self.order.remove(index);
+        }
+    }
 }
 
 impl PoolState {
     fn pop_newest(&mut self, key: u64) -> Option<IdleConnection> {
         let list = self.idle.get_mut(&key)?;
         let conn = list.pop();
-        if list.is_empty() {
+        // While the sweeper runs it drops empty lists; until then the list is kept for the
+        // next release of the same key (usually imminent) to reuse.
+        if list.is_empty() && !self.sweeping {
             self.idle.remove(&key);
         }
         let conn = conn?;
@@ -153,6 +236,76 @@ impl PoolState {
             recency.pop(&id);
         }
         Some(conn)
+    }
+
+    /// Hands each connection parked for [`WATCH_AFTER`] or more to a watcher task, and takes
+    /// out those past their idle timeout (returned, to be closed outside the lock). Drops
+    /// empty lists; clears `sweeping` when nothing is left parked.
+    fn watch_settled(&mut self, pool: &Weak<Mutex<PoolState>>, now: Instant) -> Vec<Stream> {
+        let mut expired = Vec::new();
+        let mut still_parked = false;
+        for (&key, list) in self.idle.iter_mut() {
+            let settled = |c: &IdleConnection| matches!(c.held, Held::Parked { since, .. } if now - since >= WATCH_AFTER);
+            if !list.iter().any(settled) {
+                still_parked |= list.iter().any(|c| matches!(c.held, Held::Parked { .. }));
+                continue;
+            }
+            let mut kept = Vec::with_capacity(list.len());
+            for conn in list.drain(..) {
+                let id = conn.id;
+                let held = match conn.held {
+                    Held::Parked {
+                        stream,
+                        since,
+                        idle_timeout,
+                    } if now - since >= WATCH_AFTER => {
+                        let left = idle_timeout.map(|limit| limit.saturating_sub(now - since));
+                        if left.is_some_and(|t| t.is_zero()) {
+                            if let Some(recency) = self.recency.as_mut() {
+                                recency.pop(&id);
+                            }
+                            expired.push(stream);
+                            continue;
+                        }
+                        let (hand_back, hand_back_rx) = oneshot::channel();
+                        // Spawned under the lock so that the watcher cannot try to remove
+                        // its entry before the entry exists.
+                        let watcher =
+                            tokio::spawn(watch(pool.clone(), key, id, stream, hand_back_rx, left));
+                        Held::Watched { hand_back, watcher }
+                    }
+                    held => {
+                        still_parked |= matches!(held, Held::Parked { .. });
+                        held
+                    }
+                };
+                kept.push(IdleConnection { id, held });
+            }
+            *list = kept;
+        }
+        self.idle.retain(|_, list| !list.is_empty());
+        self.sweeping = still_parked;
+        expired
+    }
+}
+
+/// The sweeper: every [`WATCH_AFTER`], hands settled parked connections to watchers; stops
+/// when nothing is parked (the next release starts it again) or the pool is gone.
+async fn sweep(pool: Weak<Mutex<PoolState>>) {
+    loop {
+        tokio::time::sleep(WATCH_AFTER).await;
+        let Some(state) = pool.upgrade() else {
+            return;
+        };
+        let (expired, sweeping) = {
+            let mut state = state.lock();
+            let expired = state.watch_settled(&pool, Instant::now());
+            (expired, state.sweeping)
+        };
+        drop(expired);
+        if !sweeping {
+            return;
+        }
     }
 }
 
@@ -225,6 +378,17 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         assert_eq!(pool.idle_count(), n);
+    }
+
+    /// Waits (bounded) until the sweeper task has stopped.
+    async fn until_not_sweeping(pool: &ConnectionPool) {
+        for _ in 0..400 {
+            if !pool.is_sweeping() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(!pool.is_sweeping());
     }
 
     #[tokio::test]
@@ -304,6 +468,33 @@ mod tests {
         let (stream, _peer) = pair();
         pool.release(1, stream, Some(Duration::from_millis(30)));
         assert_eq!(pool.idle_count(), 1);
+        until_idle_count(&pool, 0).await;
+        assert!(pool.checkout(1).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn quickly_taken_connection_needs_no_watcher_and_the_sweeper_stops() {
+        let pool = ConnectionPool::new(4);
+        let (stream, _peer) = pair();
+        pool.release(1, stream, None);
+        assert!(pool.is_sweeping());
+        let stream = pool.checkout(1).await.unwrap();
+        until_not_sweeping(&pool).await;
+        // Released again, it is parked, then watched, and still handed out healthy.
+        pool.release(1, stream, None);
+        until_not_sweeping(&pool).await;
+        assert_eq!(pool.idle_count(), 1);
+        assert!(pool.checkout(1).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn bytes_arriving_after_the_watcher_took_over_make_the_connection_unusable() {
+        let pool = ConnectionPool::new(4);
+        let (stream, mut peer) = pair();
+        pool.release(1, stream, None);
+        // The sweeper stops once the connection is handed to a watcher.
+        until_not_sweeping(&pool).await;
+        peer.write_all(b"!").await.unwrap();
         until_idle_count(&pool, 0).await;
         assert!(pool.checkout(1).await.is_none());
     }

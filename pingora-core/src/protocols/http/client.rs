@@ -164,6 +164,14 @@ impl HttpSession {
         }
     }
 
+    /// Moves the last response head read out of the session (no copy); afterwards
+    /// [`response_header`](Self::response_header) returns `None` until the next head is read.
+    pub fn take_response_header(&mut self) -> Option<Box<ResponseHeader>> {
+        match self {
+            HttpSession::H1(s) => s.take_response_header(),
+        }
+    }
+
     /// Sets the timeout of each read.
     pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
         match self {

@@ -20,6 +20,7 @@ use super::framing::{self, Framing};
 use super::head::{has_head_end, parse_response, HeadScratch};
 use super::io::{read_more, write_all};
 use super::outgoing::{write_out_or_read, Outgoing, Progress, ReadWhileWriting};
+use super::read_buffer;
 use super::settings::H1Settings;
 use crate::protocols::{Digest, Stream};
 
@@ -48,6 +49,8 @@ pub struct HttpSession {
     body_writer: BodyWriter,
     request_body_complete: bool,
     response: Option<Box<ResponseHeader>>,
+    /// A response head (interim or final) was read, even if since taken.
+    head_received: bool,
     final_response: bool,
     response_keepalive: bool,
     body_reader: BodyReader,
@@ -74,7 +77,7 @@ impl HttpSession {
         HttpSession {
             io,
             settings,
-            buf: BytesMut::with_capacity(4 * 1024),
+            buf: read_buffer::take(4 * 1024),
             scratch: HeadScratch::default(),
             write_buf: Vec::new(),
             outgoing: Outgoing::default(),
@@ -85,6 +88,7 @@ impl HttpSession {
             body_writer: BodyWriter::NoBody,
             request_body_complete: false,
             response: None,
+            head_received: false,
             final_response: false,
             response_keepalive: false,
             body_reader: BodyReader::Done,
@@ -316,6 +320,7 @@ impl HttpSession {
             Ok(header) => header,
             Err(e) => return Err(self.fail(e)),
         };
+        self.head_received = true;
         let status = header.status.as_u16();
         if (100..200).contains(&status) && status != 101 {
             self.response = Some(Box::new(header));
@@ -388,7 +393,7 @@ impl HttpSession {
                     ErrorType::ConnectionClosed,
                     "upstream closed before the response head ended",
                 );
-                if self.buf.is_empty() && self.response.is_none() {
+                if self.buf.is_empty() && !self.head_received {
                     // Nothing came back: a pooled connection the upstream had closed.
                     e.retry = RetryType::ReusedOnly;
                 }
@@ -397,9 +402,18 @@ impl HttpSession {
         }
     }
 
-    /// The last response head read (interim or final).
+    /// The last response head read (interim or final), unless
+    /// [`take_response_header`](Self::take_response_header) took it.
     pub fn response_header(&self) -> Option<&ResponseHeader> {
         self.response.as_deref()
+    }
+
+    /// Moves the last response head read out of the session, sparing a copy when it is
+    /// forwarded as is. Afterwards [`response_header`](Self::response_header) returns `None`
+    /// until the next head is read; the session's own state (framing, keep-alive,
+    /// [`is_final_response`](Self::is_final_response)) is unaffected.
+    pub fn take_response_header(&mut self) -> Option<Box<ResponseHeader>> {
+        self.response.take()
     }
 
     /// Whether the head from [`response_header`](Self::response_header) is the final one.
@@ -509,6 +523,8 @@ impl HttpSession {
     /// `None` is returned.
     pub async fn reuse(mut self) -> Option<Stream> {
         if self.is_reusable() {
+            // Empty (see `is_reusable`): the next session on this thread can reuse it.
+            read_buffer::give_back(self.buf);
             Some(self.io)
         } else {
             self.shutdown().await;

@@ -4,7 +4,8 @@
 //! message ends is a request-smuggling hole.
 //!
 //! One concern per file: `head` parses heads, `framing` decides body lengths, `chunked` and
-//! `body` are the body state machines, `io` the timed reads and writes, `settings` the limits.
+//! `body` are the body state machines, `io` the timed reads and writes, `read_buffer` keeps read buffers for reuse, `settings`
+//! the limits.
 
 mod body;
 mod chunked;
@@ -15,6 +16,7 @@ mod framing;
 mod head;
 mod io;
 mod outgoing;
+pub(crate) mod read_buffer;
 mod retry_buffer;
 pub mod server;
 mod settings;

@@ -19,6 +19,7 @@ use super::error_page;
 use super::framing::{self, Framing};
 use super::head::{read_request_head, HeadScratch};
 use super::io::write_all;
+use super::read_buffer;
 use super::retry_buffer::RetryBuffer;
 use super::settings::H1Settings;
 use crate::protocols::http::ReplayStream;
@@ -103,7 +104,7 @@ impl HttpSession {
     /// bytes) is taken apart: its bytes follow `buffered` in this session's buffer and the
     /// stream under it becomes the session's, so replay layers never pile up.
     pub fn with_buffer(io: Stream, settings: H1Settings, buffered: Bytes) -> Self {
-        let mut buf = BytesMut::with_capacity(INITIAL_BUFFER.max(buffered.len()));
+        let mut buf = read_buffer::take(INITIAL_BUFFER.max(buffered.len()));
         buf.extend_from_slice(&buffered);
         Self::with_read_buffer(io, settings, buf)
     }
@@ -633,6 +634,10 @@ impl HttpSession {
         if !self.will_keepalive() || !self.body_reader.is_done() {
             self.shutdown().await;
             return Ok(None);
+        }
+        if self.buf.is_empty() {
+            // Nothing pipelined: the next session on this thread can reuse the buffer.
+            read_buffer::give_back(std::mem::take(&mut self.buf));
         }
         Ok(Some((self.io, self.buf.freeze())))
     }
