@@ -28,15 +28,47 @@ fn connection_lists(headers: &HeaderMap, token: &str) -> bool {
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
 }
 
+/// The hop-by-hop headers of one message, found in one pass over its names: the fixed set,
+/// `Connection` and `Upgrade` as present (held in place: the common case allocates nothing),
+/// and the names `Connection` lists (in a vector, allocated only when there are some).
+#[derive(Default)]
+struct HopByHop {
+    present: [Option<HeaderName>; 6],
+    listed: Vec<HeaderName>,
+}
+
+impl HopByHop {
+    /// Every hop-by-hop name found, each once at least (a listed name may repeat a fixed one).
+    fn names(&self) -> impl Iterator<Item = &HeaderName> {
+        self.present.iter().flatten().chain(&self.listed)
+    }
+}
+
 /// The hop-by-hop headers present: the names `Connection` lists, `Connection` itself (unless
-/// `keep_connection`), the fixed set, and `Upgrade` unless `keep_upgrade`. Allocates only
-/// when `Connection` names other headers.
-fn hop_by_hop_names(
-    headers: &HeaderMap,
-    keep_upgrade: bool,
-    keep_connection: bool,
-) -> Vec<HeaderName> {
-    let mut named = Vec::new();
+/// `keep_connection`), the fixed set, and `Upgrade` unless `keep_upgrade`.
+fn hop_by_hop_names(headers: &HeaderMap, keep_upgrade: bool, keep_connection: bool) -> HopByHop {
+    let mut found = HopByHop::default();
+    let mut slots = found.present.iter_mut();
+    let mut has_connection = false;
+    for name in headers.keys() {
+        let hop = if name == CONNECTION {
+            has_connection = true;
+            !keep_connection
+        } else if name == UPGRADE {
+            !keep_upgrade
+        } else {
+            ALWAYS_HOP_BY_HOP.contains(name)
+        };
+        if hop {
+            // Six slots for six distinct names: a name map holds each name once.
+            if let Some(slot) = slots.next() {
+                *slot = Some(name.clone());
+            }
+        }
+    }
+    if !has_connection {
+        return found;
+    }
     for value in headers.get_all(CONNECTION) {
         for token in value.as_bytes().split(|b| *b == b',') {
             let token = token.trim_ascii();
@@ -47,22 +79,11 @@ fn hop_by_hop_names(
                 continue;
             }
             if let Ok(name) = HeaderName::from_bytes(token) {
-                named.push(name);
+                found.listed.push(name);
             }
         }
     }
-    if !keep_connection {
-        named.push(CONNECTION);
-    }
-    for name in ALWAYS_HOP_BY_HOP.iter() {
-        if headers.contains_key(name) {
-            named.push(name.clone());
-        }
-    }
-    if !keep_upgrade && headers.contains_key(UPGRADE) {
-        named.push(UPGRADE);
-    }
-    named
+    found
 }
 
 /// Makes the upstream copy of a request header: hop-by-hop headers out; the body framed by
@@ -71,8 +92,8 @@ fn hop_by_hop_names(
 pub(crate) fn upstream_request(mut req: RequestHeader, had_body: bool) -> Result<RequestHeader> {
     let upgrade = is_upgrade(&req.headers);
     let was_chunked = req.headers.contains_key(TRANSFER_ENCODING);
-    for name in hop_by_hop_names(&req.headers, upgrade, false) {
-        req.remove_header(&name);
+    for name in hop_by_hop_names(&req.headers, upgrade, false).names() {
+        req.remove_header(name);
     }
     if upgrade {
         req.insert_header(CONNECTION, "upgrade")?;
@@ -88,8 +109,8 @@ pub(crate) fn upstream_request(mut req: RequestHeader, had_body: bool) -> Result
 /// and `Connection`.
 pub(crate) fn downstream_response(resp: &mut ResponseHeader) -> Result<()> {
     let switching = resp.status.as_u16() == 101;
-    for name in hop_by_hop_names(&resp.headers, switching, switching) {
-        resp.remove_header(&name);
+    for name in hop_by_hop_names(&resp.headers, switching, switching).names() {
+        resp.remove_header(name);
     }
     Ok(())
 }

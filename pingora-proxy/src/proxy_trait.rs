@@ -75,10 +75,8 @@ pub trait ProxyHttp {
 
     /// Called for a request on a reused downstream connection with the value
     /// [`persist_connection_context`](Self::persist_connection_context) kept from the previous
-    /// request. Default: nothing.
-    ///
-    /// Not called yet: the keep-alive loop of `pingora-core` does not hand the kept value to
-    /// the next request.
+    /// request, first of all the phases (before
+    /// [`early_request_filter`](Self::early_request_filter)). Default: nothing.
     fn on_connection_reuse(
         &self,
         _session: &mut Session,

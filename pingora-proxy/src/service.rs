@@ -117,6 +117,10 @@ where
             Some(shutdown.clone()),
         );
         let mut ctx = self.inner.new_ctx();
+        if let Some(persisted) = session.downstream_session.take_persisted_context() {
+            self.inner
+                .on_connection_reuse(&mut session, &mut ctx, persisted);
+        }
         match self.proxy_request(&mut session, &mut ctx).await {
             Downstream::Reuse => {}
             Downstream::Close => session.set_keepalive(None),

@@ -405,3 +405,91 @@ async fn proxy_upstream_filter_false_answers_502_without_the_upstream() {
     assert_eq!(s.origin.accepts.load(Ordering::SeqCst), 0);
     assert_eq!(s.outcomes.lock().expect("lock").as_slice(), ["ok"]);
 }
+
+/// Counts the requests of each downstream connection through the value the proxy keeps with
+/// the connection: `persist_connection_context` keeps the count, `on_connection_reuse` gets
+/// it back on the next request.
+struct CountingProxy {
+    origin: SocketAddr,
+    handed_back: Arc<Mutex<Vec<u32>>>,
+}
+
+#[async_trait]
+impl ProxyHttp for CountingProxy {
+    type CTX = u32;
+    fn new_ctx(&self) -> u32 {
+        1
+    }
+
+    fn on_connection_reuse(
+        &self,
+        _session: &mut Session,
+        ctx: &mut u32,
+        persisted: Box<dyn std::any::Any + Send + Sync>,
+    ) {
+        let previous = *persisted
+            .downcast::<u32>()
+            .expect("the count kept last time");
+        self.handed_back.lock().expect("lock").push(previous);
+        *ctx = previous + 1;
+    }
+
+    async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut u32) -> Result<Box<HttpPeer>> {
+        Ok(Box::new(HttpPeer::new(self.origin, false, String::new())))
+    }
+
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        upstream_response: &mut ResponseHeader,
+        ctx: &mut u32,
+    ) -> Result<()> {
+        upstream_response.insert_header("X-Request-On-Connection", ctx.to_string())
+    }
+
+    fn persist_connection_context(
+        &self,
+        _session: &Session,
+        ctx: &u32,
+    ) -> Option<Box<dyn std::any::Any + Send + Sync>> {
+        Some(Box::new(*ctx))
+    }
+}
+
+#[tokio::test]
+async fn a_value_kept_with_the_connection_comes_back_on_its_next_request() {
+    let origin = Origin::start().await;
+    let handed_back = Arc::new(Mutex::new(Vec::new()));
+    let inner = CountingProxy {
+        origin: origin.addr,
+        handed_back: handed_back.clone(),
+    };
+    let (proxy, _) = start_proxy(inner, ServerConf::default()).await;
+
+    let mut client = hyper_client::<Full<Bytes>>(proxy).await;
+    for expected in 1..=3 {
+        let req = hyper::Request::get("/size/3")
+            .header("Host", "origin")
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let response = client.send_request(req).await.expect("response");
+        assert_eq!(
+            response.headers()["x-request-on-connection"],
+            expected.to_string()
+        );
+        read_body(response).await;
+    }
+    assert_eq!(*handed_back.lock().expect("lock"), [1, 2]);
+
+    // A new connection starts from nothing: no value is handed back for its first request.
+    let response = raw_exchange(
+        proxy,
+        b"GET /size/1 HTTP/1.1\r\nHost: origin\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(
+        response.contains("X-Request-On-Connection: 1\r\n"),
+        "{response}"
+    );
+    assert_eq!(*handed_back.lock().expect("lock"), [1, 2]);
+}

@@ -49,8 +49,11 @@ impl<T: HttpServerApp + Send + Sync + 'static> ServerApp for T {
             };
             let session = HttpSession::with_read_buffer(io, H1Settings::default(), buf);
             let mut session = ServerSession::H1(session);
-            if let Some(settings) = &persistent {
+            if let Some(settings) = persistent.as_mut() {
                 settings.apply_to_session(&mut session);
+                if let Some(context) = settings.take_user_context() {
+                    session.set_persisted_context(context);
+                }
             }
             served = served.saturating_add(1);
             let last_request = request_limit.is_some_and(|limit| served >= limit);

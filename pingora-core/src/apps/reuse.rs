@@ -45,8 +45,9 @@ impl ReusedHttpStream {
 /// Today that is the keep-alive setting: the idle timeout a session was given with
 /// [`ServerSession::set_keepalive`] also bounds the wait for the next request, and the next
 /// session starts with it. An app may also park a value of its own here
-/// ([`set_user_context`](Self::set_user_context)); the keep-alive loop of this crate does not
-/// look at it.
+/// ([`set_user_context`](Self::set_user_context)): the keep-alive loop hands it to the next
+/// request's session, where [`ServerSession::take_persisted_context`] takes it (the proxy
+/// passes it to `ProxyHttp::on_connection_reuse`).
 ///
 /// ```
 /// use pingora_core::apps::HttpPersistentSettings;

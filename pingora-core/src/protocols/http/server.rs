@@ -2,6 +2,7 @@
 //! Applications and the proxy use this type; HTTP/1 is the only version so far (HTTP/2 joins
 //! as another variant).
 
+use std::any::Any;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -203,6 +204,22 @@ impl ServerSession {
     pub fn set_keepalive(&mut self, seconds: Option<u64>) {
         match self {
             ServerSession::H1(s) => s.set_keepalive(seconds),
+        }
+    }
+
+    /// Takes the value the app kept for this connection after the previous request
+    /// ([`HttpPersistentSettings::set_user_context`](crate::apps::HttpPersistentSettings::set_user_context)):
+    /// the keep-alive loop hands it to the next request's session. `None` on a new
+    /// connection, or when nothing was kept.
+    pub fn take_persisted_context(&mut self) -> Option<Box<dyn Any + Send + Sync>> {
+        match self {
+            ServerSession::H1(s) => s.take_persisted_context(),
+        }
+    }
+
+    pub(crate) fn set_persisted_context(&mut self, context: Box<dyn Any + Send + Sync>) {
+        match self {
+            ServerSession::H1(s) => s.set_persisted_context(context),
         }
     }
 

@@ -17,7 +17,7 @@ use tokio::io::AsyncWriteExt;
 use super::body::{read_body, BodyReader, BodyWriter};
 use super::chunked::ChunkedDecoder;
 use super::framing::{self, Framing};
-use super::head::{has_head_end, parse_response, HeadScratch};
+use super::head::{has_head_end, parse_response, request_head_to_wire};
 use super::io::{read_more, write_all};
 use super::outgoing::{write_out_or_read, Outgoing, Progress, ReadWhileWriting};
 use super::read_buffer;
@@ -37,7 +37,6 @@ pub struct HttpSession {
     io: Stream,
     settings: H1Settings,
     buf: BytesMut,
-    scratch: HeadScratch,
     write_buf: Vec<u8>,
     /// Request bytes queued by the `queue_*` methods, written while the response is read.
     outgoing: Outgoing,
@@ -78,7 +77,6 @@ impl HttpSession {
             io,
             settings,
             buf: read_buffer::take(4 * 1024),
-            scratch: HeadScratch::default(),
             write_buf: Vec::new(),
             outgoing: Outgoing::default(),
             read_closed: false,
@@ -130,10 +128,7 @@ impl HttpSession {
         self.upgrade_requested = header.headers.contains_key(UPGRADE)
             && framing::connection_has(&header.headers, "upgrade");
 
-        self.write_buf.clear();
-        header.request_line_to_h1_wire(&mut self.write_buf);
-        header.header_to_h1_wire(&mut self.write_buf);
-        self.write_buf.extend_from_slice(b"\r\n");
+        request_head_to_wire(&header, &mut self.write_buf);
         let written = write_all(
             &mut self.io,
             &mut [IoSlice::new(&self.write_buf)],
@@ -374,12 +369,14 @@ impl HttpSession {
         let mut scanned: usize = 0;
         loop {
             let region = &self.buf[scanned.saturating_sub(2)..];
+            // The first bytes are parsed straight away (a head usually arrives whole, and
+            // httparse finds its end while parsing); later ones only once they may end it.
             if !self.buf.is_empty()
-                && (has_head_end(region) || self.buf.len() > self.settings.max_header_size)
+                && (scanned == 0
+                    || has_head_end(region)
+                    || self.buf.len() > self.settings.max_header_size)
             {
-                if let Some((header, _)) =
-                    parse_response(&mut self.buf, &self.settings, &mut self.scratch)?
-                {
+                if let Some((header, _)) = parse_response(&mut self.buf, &self.settings)? {
                     return Ok(header);
                 }
             }

@@ -5,6 +5,7 @@
 //! Names and values are not copied: the head is split off the read buffer as [`Bytes`] and
 //! each header is a slice of it.
 
+use std::cell::RefCell;
 use std::mem::MaybeUninit;
 use std::time::Instant;
 
@@ -25,11 +26,31 @@ pub(crate) struct HeaderSpan {
     value: (usize, usize),
 }
 
-/// The positions found by one parse, reused from request to request so that parsing does not
-/// allocate once the vector has grown to its working size.
-#[derive(Debug, Default)]
-pub(crate) struct HeadScratch {
-    spans: Vec<HeaderSpan>,
+thread_local! {
+    /// Header positions of the head being parsed on this thread, kept from head to head so
+    /// that parsing allocates nothing once the vector has grown to its working size (sessions
+    /// are new for every request, so a vector of their own would grow again each time).
+    static SPANS: RefCell<Vec<HeaderSpan>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The positions of `headers` inside `whole`, in this thread's kept vector (give it back with
+/// [`keep_spans`]).
+fn spans_of(whole: &[u8], headers: &[httparse::Header<'_>]) -> Vec<HeaderSpan> {
+    let mut spans = SPANS
+        .try_with(|kept| std::mem::take(&mut *kept.borrow_mut()))
+        .unwrap_or_default();
+    spans.clear();
+    spans.extend(headers.iter().map(|header| HeaderSpan {
+        name: span_of(whole, header.name.as_bytes()),
+        value: span_of(whole, header.value),
+    }));
+    spans
+}
+
+/// Keeps `spans` for the next parse on this thread.
+fn keep_spans(spans: Vec<HeaderSpan>) {
+    // During thread teardown the vector is simply dropped.
+    let _ = SPANS.try_with(|kept| *kept.borrow_mut() = spans);
 }
 
 /// Offset of `part` inside `whole`; `part` must be a subslice of `whole` (httparse only
@@ -41,6 +62,39 @@ fn offset_in(whole: &[u8], part: &[u8]) -> usize {
 fn span_of(whole: &[u8], part: &[u8]) -> (usize, usize) {
     let start = offset_in(whole, part);
     (start, start + part.len())
+}
+
+/// Room a head needs on the wire: its header lines, the empty line and `start_line` bytes for
+/// the start line, so that serialising it grows the buffer at most once.
+fn wire_len(headers: &http::HeaderMap, start_line: usize) -> usize {
+    headers.iter().fold(start_line + 2, |len, (name, value)| {
+        len + name.as_str().len() + value.len() + 4
+    })
+}
+
+/// Serialises a request head (request line, headers, empty line) into `buf`, replacing what
+/// it held.
+pub(crate) fn request_head_to_wire(header: &RequestHeader, buf: &mut Vec<u8>) {
+    buf.clear();
+    let method = header.method.as_str().len();
+    buf.reserve(wire_len(
+        &header.headers,
+        method + header.raw_path().len() + 12,
+    ));
+    header.request_line_to_h1_wire(buf);
+    header.header_to_h1_wire(buf);
+    buf.extend_from_slice(b"\r\n");
+}
+
+/// Serialises a response head (status line, headers, empty line) into `buf`, replacing what
+/// it held.
+pub(crate) fn response_head_to_wire(header: &ResponseHeader, buf: &mut Vec<u8>) {
+    buf.clear();
+    let reason = header.get_reason_phrase().map_or(0, str::len);
+    buf.reserve(wire_len(&header.headers, reason + 16));
+    header.status_line_to_h1_wire(buf);
+    header.header_to_h1_wire(buf);
+    buf.extend_from_slice(b"\r\n");
 }
 
 /// Whether `bytes` may hold the end of a head: an empty line, with CRLF or a bare LF (so that a
@@ -123,7 +177,6 @@ fn add_headers(
 pub(crate) fn parse_request(
     buf: &mut BytesMut,
     settings: &H1Settings,
-    scratch: &mut HeadScratch,
 ) -> Result<Option<(RequestHeader, usize)>> {
     let line_end = buf.iter().position(|&b| b == b'\n');
     let line_len = line_end.map_or(buf.len(), |at| at + 1);
@@ -188,31 +241,27 @@ pub(crate) fn parse_request(
     let method_span = span_of(whole, request.method.unwrap_or_default().as_bytes());
     let path_span = span_of(whole, request.path.unwrap_or_default().as_bytes());
     let version = version_of(request.version);
-    scratch.spans.clear();
-    for header in request.headers.iter() {
-        scratch.spans.push(HeaderSpan {
-            name: span_of(whole, header.name.as_bytes()),
-            value: span_of(whole, header.value),
-        });
-    }
+    let spans = spans_of(whole, request.headers);
 
     let head = buf.split_to(head_len).freeze();
-    let method = Method::from_bytes(&head[method_span.0..method_span.1]).map_err(|_| {
-        invalid(
-            ErrorType::InvalidHTTPHeader,
-            "request method is not a token",
-        )
-    })?;
-    let mut header = RequestHeader::build(
-        method,
-        &head[path_span.0..path_span.1],
-        Some(scratch.spans.len()),
-    )?;
-    header.set_version(version);
-    add_headers(&head, &scratch.spans, |name, value| {
-        header.append_header(name, value)
-    })?;
-    Ok(Some((header, head_len)))
+    let build = || {
+        let method = Method::from_bytes(&head[method_span.0..method_span.1]).map_err(|_| {
+            invalid(
+                ErrorType::InvalidHTTPHeader,
+                "request method is not a token",
+            )
+        })?;
+        let mut header =
+            RequestHeader::build(method, &head[path_span.0..path_span.1], Some(spans.len()))?;
+        header.set_version(version);
+        add_headers(&head, &spans, |name, value| {
+            header.append_header(name, value)
+        })?;
+        Ok(Some((header, head_len)))
+    };
+    let parsed = build();
+    keep_spans(spans);
+    parsed
 }
 
 /// Parses a response head from the front of `buf`, like [`parse_request`]. Errors (source
@@ -221,7 +270,6 @@ pub(crate) fn parse_request(
 pub(crate) fn parse_response(
     buf: &mut BytesMut,
     settings: &H1Settings,
-    scratch: &mut HeadScratch,
 ) -> Result<Option<(ResponseHeader, usize)>> {
     let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS_CAP];
     let limit = settings.max_headers.min(MAX_HEADERS_CAP);
@@ -270,27 +318,26 @@ pub(crate) fn parse_response(
         .reason
         .map(|reason| span_of(whole, reason.as_bytes()));
     let version = version_of(response.version);
-    scratch.spans.clear();
-    for header in response.headers.iter() {
-        scratch.spans.push(HeaderSpan {
-            name: span_of(whole, header.name.as_bytes()),
-            value: span_of(whole, header.value),
-        });
-    }
+    let spans = spans_of(whole, response.headers);
 
     let head = buf.split_to(head_len).freeze();
-    let mut header = ResponseHeader::build(code, Some(scratch.spans.len()))?;
-    header.set_version(version);
-    if let Some((start, end)) = reason_span {
-        // A reason that is not UTF-8 cannot be stored; the canonical one stands in for it.
-        if let Ok(reason) = std::str::from_utf8(&head[start..end]) {
-            header.set_reason_phrase(Some(reason))?;
+    let build = || {
+        let mut header = ResponseHeader::build(code, Some(spans.len()))?;
+        header.set_version(version);
+        if let Some((start, end)) = reason_span {
+            // A reason that is not UTF-8 cannot be stored; the canonical one stands in for it.
+            if let Ok(reason) = std::str::from_utf8(&head[start..end]) {
+                header.set_reason_phrase(Some(reason))?;
+            }
         }
-    }
-    add_headers(&head, &scratch.spans, |name, value| {
-        header.append_header(name, value)
-    })?;
-    Ok(Some((header, head_len)))
+        add_headers(&head, &spans, |name, value| {
+            header.append_header(name, value)
+        })?;
+        Ok(Some((header, head_len)))
+    };
+    let parsed = build();
+    keep_spans(spans);
+    parsed
 }
 
 /// Reads a request head from `io` into `buf` and parses it, under the settings' limits and
@@ -302,7 +349,6 @@ pub(crate) async fn read_request_head<S>(
     io: &mut S,
     buf: &mut BytesMut,
     settings: &H1Settings,
-    scratch: &mut HeadScratch,
 ) -> Result<Option<(RequestHeader, usize)>>
 where
     S: AsyncRead + Unpin + ?Sized,
@@ -327,7 +373,7 @@ where
         let over_limit = buf.len() > settings.max_header_size
             || (!line_seen && buf.len() > settings.max_request_line_size);
         if first || line_now || over_limit || has_head_end(region) {
-            if let Some(head) = parse_request(buf, settings, scratch)? {
+            if let Some(head) = parse_request(buf, settings)? {
                 return Ok(Some(head));
             }
         }
@@ -360,11 +406,7 @@ mod tests {
 
     fn request(raw: &[u8]) -> Result<Option<RequestHeader>> {
         let mut buf = BytesMut::from(raw);
-        let parsed = parse_request(
-            &mut buf,
-            &H1Settings::default(),
-            &mut HeadScratch::default(),
-        );
+        let parsed = parse_request(&mut buf, &H1Settings::default());
         parsed.map(|head| head.map(|(header, _)| header))
     }
 
@@ -376,13 +418,9 @@ mod tests {
     fn request_head_keeps_name_case_and_leaves_the_body_in_the_buffer() {
         let mut buf =
             BytesMut::from(&b"POST /a?b HTTP/1.1\r\nHost: x\r\nX-CamelCase: 1\r\n\r\nbody"[..]);
-        let (req, len) = parse_request(
-            &mut buf,
-            &H1Settings::default(),
-            &mut HeadScratch::default(),
-        )
-        .unwrap()
-        .unwrap();
+        let (req, len) = parse_request(&mut buf, &H1Settings::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(len, 47);
         assert_eq!(req.method, Method::POST);
         assert_eq!(req.raw_path(), b"/a?b");
@@ -423,11 +461,7 @@ mod tests {
     fn response_status_must_have_three_digits() {
         let parse = |raw: &[u8]| {
             let mut buf = BytesMut::from(raw);
-            parse_response(
-                &mut buf,
-                &H1Settings::default(),
-                &mut HeadScratch::default(),
-            )
+            parse_response(&mut buf, &H1Settings::default())
         };
         assert!(parse(b"HTTP/1.1 2000 OK\r\n\r\n").is_err());
         assert!(parse(b"HTTP/1.1 20 OK\r\n\r\n").is_err());

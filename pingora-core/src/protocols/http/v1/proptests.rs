@@ -5,14 +5,14 @@ use bytes::BytesMut;
 use proptest::prelude::*;
 
 use super::chunked::{chunk_header, ChunkedDecoder, Decoded, LAST_CHUNK};
-use super::head::{parse_request, parse_response, HeadScratch};
+use super::head::{parse_request, parse_response};
 use super::settings::H1Settings;
 
 proptest! {
     #[test]
     fn request_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
         let mut buf = BytesMut::from(&bytes[..]);
-        let _ = parse_request(&mut buf, &H1Settings::default(), &mut HeadScratch::default());
+        let _ = parse_request(&mut buf, &H1Settings::default());
     }
 
     #[test]
@@ -23,9 +23,9 @@ proptest! {
     ) {
         let raw = format!("{method} {path} HTTP/1.1\r\n{}\r\n\r\n", lines.join("\r\n"));
         let mut buf = BytesMut::from(raw.as_bytes());
-        let _ = parse_request(&mut buf, &H1Settings::default(), &mut HeadScratch::default());
+        let _ = parse_request(&mut buf, &H1Settings::default());
         let mut buf = BytesMut::from(raw.as_bytes());
-        let _ = parse_response(&mut buf, &H1Settings::default(), &mut HeadScratch::default());
+        let _ = parse_response(&mut buf, &H1Settings::default());
     }
 
     #[test]

@@ -35,7 +35,11 @@ impl RetryBuffer {
 
     /// The whole body so far, unless it was truncated.
     pub(crate) fn get(&self) -> Option<Bytes> {
-        (!self.truncated).then(|| Bytes::copy_from_slice(&self.data))
+        // Asked on every attempt, usually with nothing kept: that answer costs no allocation.
+        (!self.truncated).then(|| match self.data.is_empty() {
+            true => Bytes::new(),
+            false => Bytes::copy_from_slice(&self.data),
+        })
     }
 
     pub(crate) fn is_truncated(&self) -> bool {

@@ -2,12 +2,14 @@
 //! writes its response, then hands the connection back for the next request when both sides
 //! allow it.
 
+use std::any::Any;
 use std::io::IoSlice;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, EXPECT, UPGRADE};
-use http::{HeaderMap, Method, Version};
+use http::{HeaderMap, HeaderValue, Method, Version};
 use pingora_error::{Error, ErrorType, Result};
 use pingora_http::{RequestHeader, ResponseHeader};
 use tokio::io::AsyncWriteExt;
@@ -17,7 +19,7 @@ use super::chunked::ChunkedDecoder;
 use super::date;
 use super::error_page;
 use super::framing::{self, Framing};
-use super::head::{read_request_head, HeadScratch};
+use super::head::{read_request_head, response_head_to_wire};
 use super::io::write_all;
 use super::read_buffer;
 use super::retry_buffer::RetryBuffer;
@@ -65,7 +67,6 @@ pub struct HttpSession {
     io: Stream,
     settings: H1Settings,
     buf: BytesMut,
-    scratch: HeadScratch,
     write_buf: Vec<u8>,
     request: Option<Box<RequestHeader>>,
     request_keepalive: bool,
@@ -82,8 +83,11 @@ pub struct HttpSession {
     body_bytes_read: usize,
     body_bytes_sent: usize,
     retry_buffer: Option<RetryBuffer>,
-    /// Facts about the connection, read from the stream when the session was created.
-    digest: Box<Digest>,
+    /// What the app kept from the previous request on this connection.
+    persisted_context: Option<Box<dyn Any + Send + Sync>>,
+    /// Facts about the connection, read from the stream the first time they are asked for
+    /// (most requests never ask, and building them allocates).
+    digest: OnceLock<Box<Digest>>,
 }
 
 impl HttpSession {
@@ -113,12 +117,10 @@ impl HttpSession {
     pub(crate) fn with_read_buffer(io: Stream, settings: H1Settings, mut buf: BytesMut) -> Self {
         let (io, replayed) = ReplayStream::unwrap_stream(io);
         buf.extend_from_slice(&replayed);
-        let digest = Box::new(Digest::of(&*io));
         HttpSession {
             io,
             settings,
             buf,
-            scratch: HeadScratch::default(),
             write_buf: Vec::new(),
             request: None,
             request_keepalive: false,
@@ -134,7 +136,8 @@ impl HttpSession {
             body_bytes_read: 0,
             body_bytes_sent: 0,
             retry_buffer: None,
-            digest,
+            persisted_context: None,
+            digest: OnceLock::new(),
         }
     }
 
@@ -193,13 +196,7 @@ impl HttpSession {
     }
 
     async fn read_head(&mut self) -> Result<Option<(RequestHeader, usize)>> {
-        read_request_head(
-            &mut self.io,
-            &mut self.buf,
-            &self.settings,
-            &mut self.scratch,
-        )
-        .await
+        read_request_head(&mut self.io, &mut self.buf, &self.settings).await
     }
 
     /// The request head. Panics if called before [`read_request`](Self::read_request)
@@ -364,9 +361,9 @@ impl HttpSession {
                 self.keepalive = KeepAlive::Off;
             }
             let connection = if self.will_keepalive() {
-                "keep-alive"
+                HeaderValue::from_static("keep-alive")
             } else {
-                "close"
+                HeaderValue::from_static("close")
             };
             header.insert_header(CONNECTION, connection)?;
             if !header.headers.contains_key(http::header::DATE) {
@@ -378,10 +375,7 @@ impl HttpSession {
             self.response = Some(header);
             return Ok(0);
         }
-        self.write_buf.clear();
-        header.status_line_to_h1_wire(&mut self.write_buf);
-        header.header_to_h1_wire(&mut self.write_buf);
-        self.write_buf.extend_from_slice(b"\r\n");
+        response_head_to_wire(&header, &mut self.write_buf);
         let written = self
             .body_writer
             .write_with_prefix(
@@ -398,10 +392,7 @@ impl HttpSession {
     }
 
     async fn write_head(&mut self, header: &ResponseHeader) -> Result<()> {
-        self.write_buf.clear();
-        header.status_line_to_h1_wire(&mut self.write_buf);
-        header.header_to_h1_wire(&mut self.write_buf);
-        self.write_buf.extend_from_slice(b"\r\n");
+        response_head_to_wire(header, &mut self.write_buf);
         let result = write_all(
             &mut self.io,
             &mut [IoSlice::new(&self.write_buf)],
@@ -488,6 +479,16 @@ impl HttpSession {
             None => KeepAlive::Off,
             Some(secs) => KeepAlive::On(secs),
         };
+    }
+
+    /// Takes the value the app kept for this connection after the previous request
+    /// (`HttpPersistentSettings::set_user_context`), if any.
+    pub fn take_persisted_context(&mut self) -> Option<Box<dyn Any + Send + Sync>> {
+        self.persisted_context.take()
+    }
+
+    pub(crate) fn set_persisted_context(&mut self, context: Box<dyn Any + Send + Sync>) {
+        self.persisted_context = Some(context);
     }
 
     /// The keep-alive setting: `None` when the connection will not be reused, else the idle
@@ -599,17 +600,17 @@ impl HttpSession {
     /// Facts about the connection: its socket (addresses) and when it was established, for a
     /// stream this crate accepted or connected; empty for other transports.
     pub fn digest(&self) -> &Digest {
-        &self.digest
+        self.digest.get_or_init(|| Box::new(Digest::of(&*self.io)))
     }
 
     /// The client's address, when the stream has a socket.
     pub fn client_addr(&self) -> Option<&SocketAddr> {
-        self.digest.socket_digest.as_ref()?.peer_addr()
+        self.digest().socket_digest.as_ref()?.peer_addr()
     }
 
     /// The local address the connection arrived on, when the stream has a socket.
     pub fn server_addr(&self) -> Option<&SocketAddr> {
-        self.digest.socket_digest.as_ref()?.local_addr()
+        self.digest().socket_digest.as_ref()?.local_addr()
     }
 
     /// Closes the write side of the connection.
