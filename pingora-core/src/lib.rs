@@ -60,7 +60,11 @@
 //!
 //! # Cargo features
 //!
-//! None yet: TLS backends (`openssl`, `boringssl`, `rustls`) arrive with the TLS listeners.
+//! - `openssl`: TLS to upstream peers with OpenSSL (`HttpPeer::new(addr, true, sni)` connects
+//!   over TLS, with certificate and hostname verification, client certificates and ALPN), and
+//!   [`tls`] is the `pingora_openssl` crate. Without it [`tls`] holds stand-in types and TLS
+//!   peers fail to connect with an error that says to enable it. TLS listeners are not built
+//!   yet.
 
 #![warn(missing_docs, unreachable_pub)]
 
@@ -72,6 +76,13 @@ pub mod protocols;
 pub mod server;
 pub mod services;
 pub mod upstreams;
+
+/// The TLS backend's types: the `pingora_openssl` crate with the `openssl` feature.
+#[cfg(feature = "openssl")]
+pub use pingora_openssl as tls;
+/// The TLS backend's types; without a backend, stand-ins (see the `openssl` feature).
+#[cfg(not(feature = "openssl"))]
+pub use protocols::tls::noop_tls as tls;
 
 pub use pingora_error::{ErrorType::*, *};
 

@@ -191,6 +191,7 @@ async fn custom_l4_connector_replaces_the_built_in_one() {
     assert_eq!(custom.calls.load(Ordering::SeqCst), 1);
 }
 
+#[cfg(not(feature = "openssl"))] // with it, tests/tls_connect.rs covers TLS peers
 #[tokio::test]
 async fn tls_peer_is_refused_without_a_tls_backend() {
     let peer = HttpPeer::new("127.0.0.1:1", true, "example.com".into());

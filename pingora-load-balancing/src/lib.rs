@@ -33,9 +33,10 @@
 //!
 //! # Cargo features
 //!
-//! None. TLS health checks (`TcpHealthCheck::new_tls`, `HttpHealthCheck::new(host, true)`)
-//! need a TLS backend in `pingora-core`, which has none yet: until then such probes fail
-//! with `InternalError`.
+//! - `openssl`: TLS health checks (`TcpHealthCheck::new_tls`, `HttpHealthCheck::new(host,
+//!   true)`) handshake with OpenSSL (enables `pingora-core/openssl`). Without it such probes
+//!   fail with `InternalError` saying to enable the feature, so the backends they watch go
+//!   unhealthy rather than being reported healthy untested.
 
 #![warn(missing_docs, unreachable_pub)]
 

@@ -44,6 +44,10 @@
 //!   `http_proxy`, `http_proxy_service`, `ProxyHttp`, `Session`.
 //! - `lb` (implies `proxy`): `pingora::lb` (the `pingora-load-balancing` crate) and
 //!   `LoadBalancer`, `RoundRobin`, `TcpHealthCheck` in the [`prelude`].
+//! - `openssl`: TLS to upstream peers with OpenSSL (`HttpPeer::new(addr, true, sni)`,
+//!   TLS health checks), forwarded to `pingora-core`, `pingora-proxy` and
+//!   `pingora-load-balancing`; [`tls`] is then the `pingora-openssl` crate (without it,
+//!   stand-in types). See the TLS page of the user guide.
 
 #![warn(missing_docs, unreachable_pub)]
 
@@ -114,4 +118,8 @@ mod guide_doctests {
     struct MemoryCache;
     #[doc = include_str!("../../docs/load-balancing.md")]
     struct LoadBalancing;
+    // The TLS page uses `pingora::tls` and the TLS health checks.
+    #[cfg(all(feature = "openssl", feature = "lb"))]
+    #[doc = include_str!("../../docs/tls.md")]
+    struct Tls;
 }

@@ -20,6 +20,8 @@
 pub mod http;
 pub mod l4;
 mod pool;
+#[cfg(feature = "openssl")]
+mod tls;
 
 pub use l4::Connect as L4Connect;
 
@@ -32,6 +34,7 @@ use pool::ConnectionPool;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// Settings shared by all connections a connector makes. The fields mirror the upstream keys of
 /// [`ServerConf`].
@@ -136,12 +139,17 @@ const DEFAULT_POOL_SIZE: usize = 128;
 
 /// Dials L4 (and, with a TLS backend, TLS) connections to peers and pools idle ones.
 ///
-/// One connector is usually shared by all requests of a service.
+/// One connector is usually shared by all requests of a service. With the `openssl` feature it
+/// holds one TLS client context (the system trust store plus
+/// [`ca_file`](ConnectorOptions::ca_file)), built on the first TLS connect and configured per
+/// connection for each peer.
 pub struct TransportConnector {
     pool: ConnectionPool,
     bind_to_v4: Vec<SocketAddr>,
     bind_to_v6: Vec<SocketAddr>,
     next_bind: AtomicUsize,
+    #[cfg(feature = "openssl")]
+    tls: tls::TlsConnector,
 }
 
 impl TransportConnector {
@@ -153,42 +161,52 @@ impl TransportConnector {
             bind_to_v4: options.bind_to_v4,
             bind_to_v6: options.bind_to_v6,
             next_bind: AtomicUsize::new(0),
+            #[cfg(feature = "openssl")]
+            tls: tls::TlsConnector::new(options.ca_file, options.debug_ssl_keylog),
         }
     }
 
-    /// Opens a fresh connection to `peer`, never a pooled one.
+    /// Opens a fresh connection to `peer`, never a pooled one: the L4 connect, then, for a TLS
+    /// peer, the TLS handshake.
     ///
     /// The L4 connect is bounded by the peer's `connection_timeout` and the whole connect by
-    /// `total_connection_timeout`. Errors are upstream errors naming the peer; `ConnectRefused`,
-    /// `ConnectTimedout`, `ConnectNoRoute` and `ConnectError` are retryable. A TLS peer fails
-    /// with `InternalError` until a TLS backend is built in.
+    /// `total_connection_timeout`. Errors are upstream errors naming the peer:
+    /// `ConnectRefused`, `ConnectTimedout`, `ConnectNoRoute` and `ConnectError` for the L4
+    /// step (all retryable); for the TLS step `InvalidCert` when the peer's certificate is
+    /// rejected (the context gives OpenSSL's reason), `TLSHandshakeFailure` otherwise
+    /// (retryable), and `TLSHandshakeTimedout` (retryable) when the total limit runs out
+    /// during the handshake.
+    ///
+    /// The TLS handshake sends the peer's SNI (unless empty or an IP address), verifies the
+    /// certificate chain unless `verify_cert` is off (against the peer's `ca` when set, else
+    /// the system store plus [`ConnectorOptions::ca_file`]), checks the certificate names
+    /// `alternative_cn` or else the SNI unless `verify_hostname` is off (no name, no check),
+    /// presents the peer's client certificate, and offers its ALPN. Without a TLS backend (the
+    /// `openssl` feature) a TLS peer fails with `InternalError` before anything is dialed.
     pub async fn new_stream<P: Peer + Send + Sync + 'static>(&self, peer: &P) -> Result<Stream> {
-        let attempt = self.connect(peer);
-        let stream = match peer.total_connection_timeout() {
-            Some(limit) => match tokio::time::timeout(limit, attempt).await {
-                Ok(result) => result?,
-                Err(_) => {
-                    let mut e = Error::explain(
-                        ErrorType::ConnectTimedout,
-                        format!("connecting to {peer} took longer than the total limit {limit:?}"),
-                    );
-                    e.set_retry(true);
-                    return Err(e.into_up());
-                }
-            },
-            None => attempt.await?,
-        };
+        let deadline = peer
+            .total_connection_timeout()
+            .map(|limit| (Instant::now() + limit, limit));
+        let stream = self.connect(peer, deadline).await?;
         if let Some(tracer) = peer.get_tracer() {
             tracer.on_connected();
         }
         Ok(stream)
     }
 
-    async fn connect<P: Peer + Send + Sync + 'static>(&self, peer: &P) -> Result<Stream> {
+    async fn connect<P: Peer + Send + Sync + 'static>(
+        &self,
+        peer: &P,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<Stream> {
+        #[cfg(not(feature = "openssl"))]
         if peer.tls() {
             return Err(Error::explain(
                 ErrorType::InternalError,
-                format!("cannot connect to {peer}: TLS peers need a TLS backend, none is built in"),
+                format!(
+                    "cannot connect to {peer}: TLS peers need a TLS backend; \
+                     enable the `openssl` feature"
+                ),
             )
             .into_up());
         }
@@ -196,7 +214,30 @@ impl TransportConnector {
             Some(bind) => Some(bind.clone()),
             None => self.pick_bind_address(peer),
         };
-        l4::connect(peer, bind_to.as_ref()).await
+        let l4 = l4::connect(peer, bind_to.as_ref());
+        let stream = within(deadline, l4, || {
+            (
+                ErrorType::ConnectTimedout,
+                format!("connecting to {peer} took longer than the total limit"),
+            )
+        })
+        .await?;
+        #[cfg(feature = "openssl")]
+        if peer.tls() {
+            let handshake = self.tls.connect(stream, peer);
+            return within(deadline, handshake, || {
+                (
+                    ErrorType::TLSHandshakeTimedout,
+                    format!("TLS handshake with {peer} not done within the total connect limit"),
+                )
+            })
+            .await
+            .map_err(|mut e| {
+                e.as_up();
+                e
+            });
+        }
+        Ok(stream)
     }
 
     /// A configured local address of the peer's address family, rotating between them.
@@ -235,6 +276,27 @@ impl TransportConnector {
             return Ok((stream, true));
         }
         self.new_stream(peer).await.map(|stream| (stream, false))
+    }
+}
+
+/// Runs `step` until `deadline` (none: without limit); past it, fails with the retryable
+/// upstream error that `timed_out` describes.
+async fn within<T>(
+    deadline: Option<(Instant, Duration)>,
+    step: impl std::future::Future<Output = Result<T>>,
+    timed_out: impl FnOnce() -> (ErrorType, String),
+) -> Result<T> {
+    let Some((at, limit)) = deadline else {
+        return step.await;
+    };
+    match tokio::time::timeout_at(at, step).await {
+        Ok(result) => result,
+        Err(_) => {
+            let (etype, what) = timed_out();
+            let mut e = Error::explain(etype, format!("{what} ({limit:?})"));
+            e.set_retry(true);
+            Err(e.into_up())
+        }
     }
 }
 

@@ -20,13 +20,16 @@ use super::http::ReplayStream;
 use super::l4::socket::SocketAddr;
 use super::l4::stream::Stream as L4Stream;
 use super::tls::SslDigest;
+#[cfg(feature = "openssl")]
+use super::tls::SslStream;
 use super::{Stream, IO};
 
 /// Everything known about a connection.
 ///
-/// What is filled today: `socket_digest` and one `timing_digest` entry for connections
-/// accepted or created by this crate. `ssl_digest` stays `None` until the TLS layer exists,
-/// and `proxy_digest` stays `None` until connections through CONNECT proxies exist.
+/// What is filled: for connections accepted or created by this crate, `socket_digest` and one
+/// `timing_digest` entry per layer (the socket, then TLS); for TLS connections (the `openssl`
+/// feature), `ssl_digest`. `proxy_digest` stays `None` until connections through CONNECT
+/// proxies record it.
 ///
 /// ```
 /// use pingora_core::protocols::Digest;
@@ -37,7 +40,7 @@ use super::{Stream, IO};
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Digest {
-    /// The TLS session, when the connection is encrypted (not filled yet: no TLS layer).
+    /// The TLS session, when the connection is encrypted.
     pub ssl_digest: Option<Arc<SslDigest>>,
     /// When each layer of the connection was established, lowest layer first.
     pub timing_digest: Vec<Option<TimingDigest>>,
@@ -51,7 +54,7 @@ impl Digest {
     /// The digest of `io`, as far as it can tell.
     pub(crate) fn of<S: IO + ?Sized>(io: &S) -> Digest {
         Digest {
-            ssl_digest: None,
+            ssl_digest: find_ssl_digest(io.as_any()),
             timing_digest: io.get_timing_digest(),
             proxy_digest: io.get_proxy_digest(),
             socket_digest: io.get_socket_digest(),
@@ -169,9 +172,7 @@ where
     T: AsyncRead + AsyncWrite + Unpin + Debug + Send + Sync + 'static,
 {
     fn get_timing_digest(&self) -> Vec<Option<TimingDigest>> {
-        find_l4_stream(self)
-            .map(|stream| vec![Some(stream.timing_digest())])
-            .unwrap_or_default()
+        timing_layers(self)
     }
 }
 
@@ -184,20 +185,73 @@ where
     }
 }
 
-/// The L4 stream under `any`, looking through the wrappers this crate puts around one
-/// (a boxed [`Stream`], a [`ReplayStream`]). The depth is that of the wrapping, which the
-/// HTTP sessions keep at one replay layer.
-fn find_l4_stream(any: &dyn Any) -> Option<&L4Stream> {
-    if let Some(stream) = any.downcast_ref::<L4Stream>() {
-        return Some(stream);
-    }
+/// The stream inside `any`, when `any` is one of the wrappers this crate puts around a stream
+/// (a boxed [`Stream`], a [`ReplayStream`], a TLS stream).
+fn inner_layer(any: &dyn Any) -> Option<&dyn Any> {
     if let Some(boxed) = any.downcast_ref::<Stream>() {
-        return find_l4_stream((**boxed).as_any());
+        return Some((**boxed).as_any());
     }
     if let Some(replay) = any.downcast_ref::<ReplayStream<Stream>>() {
-        return find_l4_stream((**replay.inner()).as_any());
+        return Some((**replay.inner()).as_any());
+    }
+    #[cfg(feature = "openssl")]
+    if let Some(tls) = any.downcast_ref::<SslStream<Stream>>() {
+        return Some((**tls.get_ref()).as_any());
     }
     None
+}
+
+/// The L4 stream under `any`, looking through the wrappers this crate puts around one. Each
+/// step goes one layer in, so the walk ends.
+fn find_l4_stream(any: &dyn Any) -> Option<&L4Stream> {
+    let mut layer = any;
+    loop {
+        if let Some(stream) = layer.downcast_ref::<L4Stream>() {
+            return Some(stream);
+        }
+        layer = inner_layer(layer)?;
+    }
+}
+
+/// One timing entry per layer under `any`, lowest first: the socket's, then the TLS
+/// session's. Empty for a foreign transport.
+fn timing_layers(any: &dyn Any) -> Vec<Option<TimingDigest>> {
+    let mut upper = Vec::new();
+    let mut layer = any;
+    loop {
+        if let Some(stream) = layer.downcast_ref::<L4Stream>() {
+            upper.push(Some(stream.timing_digest()));
+            upper.reverse();
+            return upper;
+        }
+        #[cfg(feature = "openssl")]
+        if let Some(tls) = layer.downcast_ref::<SslStream<Stream>>() {
+            upper.push(Some(tls.timing_digest()));
+        }
+        match inner_layer(layer) {
+            Some(inner) => layer = inner,
+            None => return Vec::new(),
+        }
+    }
+}
+
+/// The digest of the outermost TLS session under `any`, if there is one.
+fn find_ssl_digest(any: &dyn Any) -> Option<Arc<SslDigest>> {
+    #[cfg(feature = "openssl")]
+    {
+        let mut layer = any;
+        loop {
+            if let Some(tls) = layer.downcast_ref::<SslStream<Stream>>() {
+                return tls.ssl_digest();
+            }
+            layer = inner_layer(layer)?;
+        }
+    }
+    #[cfg(not(feature = "openssl"))]
+    {
+        let _ = any;
+        None
+    }
 }
 
 #[cfg(test)]

@@ -31,6 +31,29 @@ impl Nginx {
     /// written first; `http` is added to the `http` block and `server` to its one `server`
     /// block, which listens on `127.0.0.1:<port>`.
     pub fn start(label: &str, files: &[(&str, &str)], http: &str, server: &str) -> Nginx {
+        Self::start_listening(label, files, http, server, "")
+    }
+
+    /// As [`Nginx::start`], with the port serving TLS (`listen ... ssl`): `server` names the
+    /// certificate and key (`ssl_certificate`, `ssl_certificate_key`), usually among `files`.
+    #[allow(dead_code)] // not every test binary that includes this file runs TLS
+    pub fn start_tls(label: &str, files: &[(&str, &str)], http: &str, server: &str) -> Nginx {
+        Self::start_listening(label, files, http, server, " ssl")
+    }
+
+    /// As [`Nginx::start_tls`], the port also offering HTTP/2 in ALPN (`listen ... ssl http2`).
+    #[allow(dead_code)] // not every test binary that includes this file runs TLS
+    pub fn start_tls_h2(label: &str, files: &[(&str, &str)], http: &str, server: &str) -> Nginx {
+        Self::start_listening(label, files, http, server, " ssl http2")
+    }
+
+    fn start_listening(
+        label: &str,
+        files: &[(&str, &str)],
+        http: &str,
+        server: &str,
+        listen_params: &str,
+    ) -> Nginx {
         let dir = TempDir::new(&format!("nginx-{label}"));
         for (name, content) in files {
             let path = dir.join(name);
@@ -57,7 +80,7 @@ http {{
     access_log off;
     {http}
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{listen_params};
         {server}
     }}
 }}

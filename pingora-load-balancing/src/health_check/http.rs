@@ -59,11 +59,14 @@ pub struct HttpHealthCheck {
 }
 
 impl HttpHealthCheck {
-    /// A probe sending `GET /` with `Host: host`, over TLS (with `host` as SNI) when `tls`.
+    /// A probe sending `GET /` with `Host: host`, over TLS (with `host` as SNI and as the
+    /// name the certificate must carry) when `tls`. A TLS probe verifies the certificate
+    /// against the system trust store, or `peer_template.options.ca`, and its connect plus
+    /// handshake are limited to 2 s (`total_connection_timeout`).
     ///
-    /// No TLS backend is built into `pingora-core` yet: with `tls = true` every probe fails
-    /// with `InternalError` until one is, so the backends it watches go unhealthy rather than
-    /// being reported healthy untested.
+    /// TLS needs the `openssl` feature: without it every probe with `tls = true` fails with
+    /// `InternalError` (saying to enable it), so the backends it watches go unhealthy rather
+    /// than being reported healthy untested.
     ///
     /// # Panics
     ///
@@ -76,6 +79,10 @@ impl HttpHealthCheck {
         let mut peer_template = HttpPeer::new("0.0.0.0:1", tls, host.to_string());
         peer_template.options.connection_timeout = Some(DEFAULT_TIMEOUT);
         peer_template.options.read_timeout = Some(DEFAULT_TIMEOUT);
+        if tls {
+            peer_template.options.total_connection_timeout =
+                Some(super::tcp::DEFAULT_TLS_CONNECT_TIMEOUT);
+        }
         HttpHealthCheck {
             consecutive_success: 1,
             consecutive_failure: 1,
@@ -269,11 +276,24 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 
+    #[cfg(not(feature = "openssl"))]
     #[tokio::test]
     async fn tls_probe_fails_honestly_without_a_tls_backend() {
         let (addr, _seen) = canned_server("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await;
         let check = HttpHealthCheck::new("h", true);
         let err = check.check(&backend(addr)).await.unwrap_err();
         assert_eq!(err.etype(), &ErrorType::InternalError);
+        assert!(err.to_string().contains("openssl"), "{err}");
+    }
+
+    #[cfg(feature = "openssl")]
+    #[tokio::test]
+    async fn tls_probe_of_a_plain_http_backend_fails_within_its_limit() {
+        // The canned server waits for an HTTP head, which a TLS hello never completes.
+        let (addr, _seen) = canned_server("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await;
+        let mut check = HttpHealthCheck::new("h", true);
+        check.peer_template.options.total_connection_timeout = Some(Duration::from_millis(100));
+        let err = check.check(&backend(addr)).await.unwrap_err();
+        assert_eq!(err.etype(), &ErrorType::TLSHandshakeTimedout, "{err}");
     }
 }

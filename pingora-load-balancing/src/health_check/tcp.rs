@@ -10,6 +10,8 @@ use std::time::Duration;
 
 /// The connect limit of the default peer template.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// The limit for connect plus TLS handshake of a TLS probe.
+pub(super) const DEFAULT_TLS_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Probes a backend by opening a TCP connection to it (then TLS, when the template has an SNI)
 /// and closing it at once.
@@ -47,14 +49,24 @@ impl TcpHealthCheck {
         })
     }
 
-    /// A probe that also completes a TLS handshake with `sni`.
+    /// A probe that also completes a TLS handshake with `sni`: the backend is healthy when
+    /// its certificate verifies (system trust store, or `peer_template.options.ca`) and names
+    /// `sni`. Connect plus handshake are limited to 2 s (`total_connection_timeout`).
     ///
-    /// No TLS backend is built into `pingora-core` yet, so until one is, every probe of such a
-    /// check fails with `InternalError` ("TLS peers need a TLS backend") and the backends it
-    /// watches go unhealthy: the check does not pretend a handshake succeeded.
+    /// Needs the `openssl` feature: without it every probe fails with `InternalError`
+    /// (saying to enable it) and the backends it watches go unhealthy; the check never
+    /// pretends a handshake succeeded.
+    ///
+    /// ```
+    /// use pingora_load_balancing::health_check::TcpHealthCheck;
+    ///
+    /// let check = TcpHealthCheck::new_tls("backend.example");
+    /// assert_eq!(check.peer_template.sni, "backend.example");
+    /// ```
     pub fn new_tls(sni: &str) -> Box<Self> {
         let mut check = Self::new();
         check.peer_template.sni = sni.to_string();
+        check.peer_template.options.total_connection_timeout = Some(DEFAULT_TLS_CONNECT_TIMEOUT);
         check
     }
 
@@ -107,6 +119,7 @@ mod tests {
         assert!(check.check(&dead).await.is_err());
     }
 
+    #[cfg(not(feature = "openssl"))]
     #[tokio::test]
     async fn tls_probe_fails_honestly_without_a_tls_backend() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -116,6 +129,19 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.etype(), &pingora_error::ErrorType::InternalError);
+        assert!(err.to_string().contains("openssl"), "{err}");
+    }
+
+    #[cfg(feature = "openssl")]
+    #[tokio::test]
+    async fn tls_probe_of_a_silent_backend_fails_within_its_limit() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let backend = Backend::new(&listener.local_addr().unwrap().to_string()).unwrap();
+        let _held = tokio::spawn(async move { listener.accept().await.map(|(conn, _)| conn) });
+        let mut check = TcpHealthCheck::new_tls("example.com");
+        check.peer_template.options.total_connection_timeout = Some(Duration::from_millis(100));
+        let err = check.check(&backend).await.unwrap_err();
+        assert_eq!(err.etype(), &pingora_error::ErrorType::TLSHandshakeTimedout);
     }
 
     #[test]

@@ -24,16 +24,17 @@ pub mod v1;
 
 use super::ConnectorOptions;
 use crate::protocols::http::client::HttpSession;
-use crate::upstreams::peer::Peer;
+use crate::upstreams::peer::{Peer, ALPN};
 use pingora_error::{Error, ErrorType, Result};
 use std::marker::PhantomData;
 use std::time::Duration;
 
 /// Hands out HTTP sessions for peers, choosing the version from the peer's
-/// [`ALPN`](crate::upstreams::peer::ALPN).
+/// [`ALPN`].
 ///
 /// Only HTTP/1.1 is spoken so far: a peer that accepts HTTP/1 (`H1`, `H2H1`) gets an HTTP/1
-/// session, a peer that demands HTTP/2 (`H2`) gets an error. The type parameter is reserved for
+/// session (over TLS only `http/1.1` is offered in ALPN), a peer that demands HTTP/2 (`H2`)
+/// gets an error. The type parameter is reserved for
 /// custom protocol connectors and is `()` by default.
 pub struct Connector<C = ()> {
     h1: v1::Connector,
@@ -70,6 +71,20 @@ impl<C> Connector<C> {
                 format!("{peer} accepts only HTTP/2, which this connector does not speak yet"),
             )
             .into_up());
+        }
+        let offers_h2 = peer
+            .get_alpn()
+            .is_some_and(|alpn| alpn.get_max_http_version() >= 2);
+        if offers_h2 && peer.tls() {
+            // Offered over TLS, h2 could be chosen by the server, and the session below
+            // speaks HTTP/1.1: offer only that until HTTP/2 is spoken here. (The reuse key
+            // does not depend on ALPN, so the pool is shared with the peer as given.)
+            let mut h1_only = peer.clone();
+            if let Some(options) = h1_only.get_mut_peer_options() {
+                options.alpn = ALPN::H1;
+            }
+            let (session, reused) = self.h1.get_http_session(&h1_only).await?;
+            return Ok((HttpSession::H1(session), reused));
         }
         let (session, reused) = self.h1.get_http_session(peer).await?;
         Ok((HttpSession::H1(session), reused))

@@ -1,15 +1,26 @@
-//! TLS facts shared by every backend. The TLS streams and acceptors themselves arrive with
-//! the TLS layer; what lives here is what the rest of the crate names today: the [`ALPN`] choice a peer asks
-//! for, and the digest type that [`Digest`](super::Digest) carries.
+//! TLS: what every backend shares (the [`ALPN`] choice a peer asks for and the [`SslDigest`]
+//! that [`Digest`](super::Digest) carries), and the backend's own pieces.
+//!
+//! With the `openssl` feature this module has `SslStream`, a TLS connection over another
+//! stream, and the client handshake the connectors run on it. Without a TLS backend it has
+//! `noop_tls`, the stand-in types `pingora_core::tls` then names.
 
 mod alpn;
+#[cfg(feature = "openssl")]
+pub(crate) mod client;
+#[cfg(not(feature = "openssl"))]
+pub mod noop_tls;
+#[cfg(feature = "openssl")]
+mod stream;
 
 pub use alpn::{CustomALPN, ALPN};
+#[cfg(feature = "openssl")]
+pub use stream::SslStream;
 
 use std::any::Any;
 use std::sync::Arc;
 
-/// What was negotiated on a TLS connection.
+/// What was negotiated on a TLS connection, recorded when its handshake completed.
 #[derive(Debug, Clone, Default)]
 pub struct SslDigest {
     /// The cipher suite.

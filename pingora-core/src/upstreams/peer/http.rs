@@ -175,7 +175,7 @@ impl Hash for HttpPeer {
         options.verify_hostname.hash(state);
         options.alternative_cn.hash(state);
         options.bind_to.hash(state);
-        options.ca.hash(state);
+        super::cert::hash_ca(options.ca.as_deref(), state);
         options.max_h2_streams.hash(state);
         options.curves.hash(state);
     }
@@ -241,7 +241,7 @@ mod tests {
             Box::new(|p| p.scheme = Scheme::HTTP),
             Box::new(|p| p.sni = "other.example".into()),
             Box::new(|p| p.group_key = 1),
-            Box::new(|p| p.client_cert_key = Some(Arc::new(CertKey::new(vec![], vec![1])))),
+            Box::new(|p| p.client_cert_key = Some(Arc::new(super::super::cert::test_cert_key()))),
             Box::new(|p| p.options.verify_cert = false),
             Box::new(|p| p.options.verify_hostname = false),
             Box::new(|p| p.options.alternative_cn = Some("alt".into())),
