@@ -223,6 +223,8 @@ $(nginx_http_common "nginx-$n")
             proxy_pass http://backend;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+            # The header the quick-start example adds: every proxy does the same work.
+            proxy_set_header X-Forwarded-By quickstart;
         }
     }
 }
@@ -257,6 +259,7 @@ frontend fe
     bind 127.0.0.1:$port
     default_backend be
 backend be
+    http-request set-header X-Forwarded-By quickstart
     server s1 127.0.0.1:$BACKEND_PORT
 EOF
         haproxy -db -f "$OUT/haproxy-$n.cfg" >"$OUT/haproxy-$n.out" 2>&1 &

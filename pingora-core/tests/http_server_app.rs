@@ -296,3 +296,32 @@ fn graceful_shutdown_closes_idle_keepalive_connections_at_once() {
     let mut silent = silent;
     assert!(is_closed(&mut silent));
 }
+
+#[test]
+fn a_rejected_upload_still_gets_its_400_when_the_client_keeps_sending() {
+    // The head is refused (both Content-Length and Transfer-Encoding) while the client goes on
+    // sending its body, a megabyte of it: the answer is still the 400, never a hang or a
+    // reset in its place, every time.
+    let server = HelloServer::start(None);
+    for _ in 0..20 {
+        let mut stream = server.connect();
+        let mut writer = stream.try_clone().unwrap();
+        let sender = std::thread::spawn(move || {
+            let head =
+                b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\nTransfer-Encoding: chunked\r\n\r\n";
+            let _ = writer.write_all(head);
+            let body = vec![b'x'; 64 * 1024];
+            // Keep sending a while after the server has answered.
+            for _ in 0..16 {
+                if writer.write_all(&body).is_err() {
+                    break;
+                }
+            }
+            let _ = writer.shutdown(std::net::Shutdown::Write);
+        });
+        let response = read_response(&mut stream);
+        assert!(response.starts_with("HTTP/1.1 400 "), "{response}");
+        sender.join().unwrap();
+    }
+    server.stop(ShutdownSignal::FastShutdown, Duration::from_secs(10));
+}

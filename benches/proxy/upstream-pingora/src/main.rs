@@ -1,6 +1,8 @@
 //! Baseline for `benches/proxy/run.sh`: the smallest reverse proxy that can be
 //! written on the published `pingora` crate. Every request goes to one
-//! upstream over plain HTTP/1.1, reusing pooled connections.
+//! upstream over plain HTTP/1.1, reusing pooled connections, with the header the
+//! quick-start example adds (`X-Forwarded-By: quickstart`), so that every proxy
+//! in the benchmark does the same work.
 //!
 //! Knobs (environment):
 //! - `UPSTREAM`: backend `host:port` (required)
@@ -8,6 +10,7 @@
 //! - `THREADS`: worker threads of the proxy service (default 1)
 
 use async_trait::async_trait;
+use pingora::http::RequestHeader;
 use pingora::prelude::*;
 
 /// Forwards every request to one fixed backend.
@@ -23,6 +26,15 @@ impl ProxyHttp for Forward {
 
     async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut ()) -> Result<Box<HttpPeer>> {
         Ok(Box::new(HttpPeer::new(self.backend, false, String::new())))
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        upstream_request: &mut RequestHeader,
+        _ctx: &mut (),
+    ) -> Result<()> {
+        upstream_request.insert_header("X-Forwarded-By", "quickstart")
     }
 }
 
