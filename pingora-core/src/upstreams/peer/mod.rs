@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::hash::Hash;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// An upstream server and how to reach it.
@@ -176,11 +176,12 @@ impl Display for Proxy {
     }
 }
 
-/// Hashes one value with the process-wide deterministic hasher used for reuse keys.
+/// Hashes one value with the process-wide hasher used for reuse keys.
 pub(crate) fn hash_one<T: Hash + ?Sized>(value: &T) -> u64 {
-    // Fixed seeds: stable within the process, which is all a pool key needs. aHash rather
-    // than SipHash: a peer is hashed on every checkout and release, field by small field,
-    // where SipHash cost about 1,300 instructions a time.
-    ahash::RandomState::with_seeds(0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344)
-        .hash_one(value)
+    // Seeded at random once per process: stable within it, which is all a pool key needs,
+    // and not predictable from outside, so peers chosen from request data cannot be crafted
+    // to share a key. aHash rather than SipHash: a peer is hashed on every checkout and
+    // release, field by small field, where SipHash cost about 1,300 instructions a time.
+    static HASHER: OnceLock<ahash::RandomState> = OnceLock::new();
+    HASHER.get_or_init(ahash::RandomState::new).hash_one(value)
 }
