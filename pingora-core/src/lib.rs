@@ -20,6 +20,8 @@
 //!   addresses), the HTTP/1 codec ([`protocols::http`]: server and client sessions with
 //!   strict framing) and connection digests.
 //! - [`upstreams`] and [`connectors`]: the peers to proxy to and how connections reach them.
+//! - [`modules`]: filters a service runs over every HTTP request and response, among them
+//!   response compression with gzip, brotli and zstd ([`modules::http::compression`]).
 //!
 //! A raw-stream echo server:
 //!

@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use log::error;
+use pingora_core::modules::http::compression::ResponseCompressionBuilder;
 use pingora_core::modules::http::HttpModules;
 use pingora_core::protocols::Digest;
 use pingora_core::upstreams::peer::HttpPeer;
@@ -69,9 +70,15 @@ pub trait ProxyHttp {
 
     /// Installs the service's HTTP modules, once, when the service is built.
     ///
-    /// Default: no module (the response-compression module of the reference design is not
-    /// part of this framework yet, so nothing is installed).
-    fn init_downstream_modules(&self, _modules: &mut HttpModules) {}
+    /// Default: the response-compression module switched off
+    /// (`ResponseCompressionBuilder::enable(0)`), so that a phase can switch it on for a
+    /// request through `session.downstream_modules_ctx.get_mut::<ResponseCompression>()`.
+    /// An override that installs its own modules should add compression itself if it wants
+    /// it, e.g. `modules.add_module(ResponseCompressionBuilder::enable(6))` (see
+    /// [`compression`](pingora_core::modules::http::compression)).
+    fn init_downstream_modules(&self, modules: &mut HttpModules) {
+        modules.add_module(ResponseCompressionBuilder::enable(0));
+    }
 
     /// Called for a request on a reused downstream connection with the value
     /// [`persist_connection_context`](Self::persist_connection_context) kept from the previous

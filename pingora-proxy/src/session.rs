@@ -2,8 +2,9 @@
 
 use std::ops::{Deref, DerefMut};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_LENGTH;
+use pingora_core::modules::http::compression::ResponseCompressionCtx;
 use pingora_core::modules::http::HttpModuleCtx;
 use pingora_core::protocols::http::{HttpTask, ServerSession};
 use pingora_core::protocols::Stream;
@@ -22,6 +23,9 @@ pub struct Session {
     /// The HTTP modules of this request (see
     /// [`ProxyHttp::init_downstream_modules`](crate::ProxyHttp::init_downstream_modules)).
     pub downstream_modules_ctx: HttpModuleCtx,
+    /// A compression ctx for the upstream side, off. Not used by the engine yet: it is here
+    /// for programs that set it, and changes nothing.
+    pub upstream_compression: ResponseCompressionCtx,
     shutdown: Option<ShutdownWatch>,
     upstream_body_bytes_received: usize,
 }
@@ -36,6 +40,7 @@ impl Session {
         Session {
             downstream_session: Box::new(downstream_session),
             downstream_modules_ctx,
+            upstream_compression: ResponseCompressionCtx::new(0, false, false),
             shutdown,
             upstream_body_bytes_received: 0,
         }
@@ -64,12 +69,28 @@ impl Session {
             return Ok(());
         }
         let mut header = ServerSession::generate_error(code);
-        if !body.is_empty() {
+        let end_of_stream = body.is_empty();
+        if !end_of_stream {
             header.insert_header(CONTENT_LENGTH, body.len())?;
         }
         self.downstream_modules_ctx
-            .response_header_filter(&mut header, body.is_empty())
+            .response_header_filter(&mut header, end_of_stream)
             .await?;
+        let body = if end_of_stream {
+            body
+        } else {
+            // The page goes through the body filters too, so that what the header filters
+            // announced (a Content-Encoding, say) is what the bytes are. The session sets
+            // Content-Length from what comes out.
+            let mut piece = Some(body);
+            self.downstream_modules_ctx
+                .response_body_filter(&mut piece, true)?;
+            let mut page = BytesMut::from(piece.unwrap_or_default());
+            if let Some(last) = self.downstream_modules_ctx.response_done_filter()? {
+                page.extend_from_slice(&last);
+            }
+            page.freeze()
+        };
         self.downstream_session
             .write_error_response(header, body)
             .await

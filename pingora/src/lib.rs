@@ -118,6 +118,10 @@ mod guide_doctests {
     struct MemoryCache;
     #[doc = include_str!("../../docs/load-balancing.md")]
     struct LoadBalancing;
+    // The compression page's examples are proxies: they need the `proxy` feature.
+    #[cfg(feature = "proxy")]
+    #[doc = include_str!("../../docs/compression.md")]
+    struct Compression;
     // The TLS page uses `pingora::tls` and the TLS health checks.
     #[cfg(all(feature = "openssl", feature = "lb"))]
     #[doc = include_str!("../../docs/tls.md")]

@@ -46,6 +46,8 @@
 //! # }
 //! ```
 
+pub mod compression;
+
 use std::any::{Any, TypeId};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
