@@ -58,6 +58,8 @@ use http::HeaderMap;
 use pingora_error::Result;
 use pingora_http::{RequestHeader, ResponseHeader};
 
+use compression::{ResponseCompression, ResponseCompressionCtx};
+
 /// One module's filters for one request. Every filter passes its input through unchanged
 /// unless overridden.
 #[async_trait]
@@ -134,9 +136,17 @@ pub type ModuleBuilder = Box<dyn HttpModuleBuilder + 'static + Send + Sync>;
 /// The modules a service installs, in run order.
 #[derive(Default)]
 pub struct HttpModules {
-    builders: Vec<ModuleBuilder>,
+    builders: Vec<Installed>,
     module_types: HashSet<TypeId>,
     ctx_built: AtomicBool,
+}
+
+/// One installed builder. The built-in compression module, which the proxy installs for every
+/// request (usually switched off), is kept as a prototype and copied into each ctx by value:
+/// no box per request, and its filters are called directly instead of through boxed futures.
+struct Installed {
+    builder: ModuleBuilder,
+    compression: Option<ResponseCompression>,
 }
 
 impl std::fmt::Debug for HttpModules {
@@ -160,35 +170,71 @@ impl HttpModules {
             !self.ctx_built.load(Ordering::Relaxed),
             "modules cannot be added after a request context was built"
         );
-        let module_type = builder.init().as_any().type_id();
+        let probe = builder.init();
+        let module_type = probe.as_any().type_id();
         assert!(
             self.module_types.insert(module_type),
             "a module of this type is already installed"
         );
-        self.builders.push(builder);
+        let compression = probe
+            .as_any()
+            .downcast_ref::<ResponseCompression>()
+            .map(ResponseCompression::fresh);
+        self.builders.push(Installed {
+            builder,
+            compression,
+        });
         // Stable: equal orders keep the order they were added in.
-        self.builders.sort_by_key(|b| std::cmp::Reverse(b.order()));
+        self.builders
+            .sort_by_key(|installed| std::cmp::Reverse(installed.builder.order()));
     }
 
     /// One fresh module per builder, for one request.
     pub fn build_ctx(&self) -> HttpModuleCtx {
         self.ctx_built.store(true, Ordering::Relaxed);
-        HttpModuleCtx {
-            modules: self.builders.iter().map(|b| b.init()).collect(),
+        let mut ctx = HttpModuleCtx::default();
+        for installed in &self.builders {
+            match &installed.compression {
+                Some(prototype) => {
+                    ctx.compression = Some((ctx.modules.len(), prototype.fresh()));
+                }
+                None => ctx.modules.push(installed.builder.init()),
+            }
         }
+        ctx
     }
 }
 
 /// The modules of one request, and the runners that call their filters in order.
 #[derive(Default)]
 pub struct HttpModuleCtx {
+    /// Every module but the built-in compression one, in run order.
     modules: Vec<Module>,
+    /// The compression module when installed, and how many of `modules` run before it.
+    compression: Option<(usize, ResponseCompression)>,
+}
+
+/// One module of a ctx as the runners see it.
+enum Slot<'a> {
+    Boxed(&'a mut Module),
+    Compression(&'a mut ResponseCompression),
+}
+
+impl Slot<'_> {
+    /// The module, for the filters that are plain functions (no future to box).
+    fn module(&mut self) -> &mut dyn HttpModule {
+        match self {
+            Slot::Boxed(module) => module.as_mut(),
+            Slot::Compression(module) => *module,
+        }
+    }
 }
 
 impl std::fmt::Debug for HttpModuleCtx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = self.modules.len() + usize::from(self.compression.is_some());
         f.debug_struct("HttpModuleCtx")
-            .field("modules", &self.modules.len())
+            .field("modules", &count)
             .finish()
     }
 }
@@ -199,15 +245,37 @@ impl HttpModuleCtx {
         Self::default()
     }
 
+    /// Every module, in run order.
+    fn slots(&mut self) -> impl Iterator<Item = Slot<'_>> + Send {
+        let at = self
+            .compression
+            .as_ref()
+            .map_or(self.modules.len(), |(at, _)| *at);
+        let (before, after) = self.modules.split_at_mut(at);
+        before
+            .iter_mut()
+            .map(Slot::Boxed)
+            .chain(self.compression.as_mut().map(|(_, c)| Slot::Compression(c)))
+            .chain(after.iter_mut().map(Slot::Boxed))
+    }
+
     /// The module of type `T`, if installed.
     pub fn get<T: 'static>(&self) -> Option<&T> {
-        self.modules
-            .iter()
-            .find_map(|m| m.as_any().downcast_ref::<T>())
+        let compression = self.compression.as_ref().map(|(_, c)| c as &dyn Any);
+        compression.and_then(|c| c.downcast_ref::<T>()).or_else(|| {
+            self.modules
+                .iter()
+                .find_map(|m| m.as_any().downcast_ref::<T>())
+        })
     }
 
     /// The module of type `T`, to change its per-request settings.
     pub fn get_mut<T: 'static>(&mut self) -> Option<&mut T> {
+        if let Some((_, c)) = self.compression.as_mut() {
+            if let Some(found) = (c as &mut dyn Any).downcast_mut::<T>() {
+                return Some(found);
+            }
+        }
         self.modules
             .iter_mut()
             .find_map(|m| m.as_any_mut().downcast_mut::<T>())
@@ -215,8 +283,11 @@ impl HttpModuleCtx {
 
     /// Runs every module's request header filter; the first error stops the run.
     pub async fn request_header_filter(&mut self, req: &mut RequestHeader) -> Result<()> {
-        for module in self.modules.iter_mut() {
-            module.request_header_filter(req).await?;
+        for slot in self.slots() {
+            match slot {
+                Slot::Boxed(module) => module.request_header_filter(req).await?,
+                Slot::Compression(module) => module.request_filter(req),
+            }
         }
         Ok(())
     }
@@ -227,8 +298,11 @@ impl HttpModuleCtx {
         body: &mut Option<Bytes>,
         end_of_stream: bool,
     ) -> Result<()> {
-        for module in self.modules.iter_mut() {
-            module.request_body_filter(body, end_of_stream).await?;
+        for slot in self.slots() {
+            // The compression module leaves request bodies alone.
+            if let Slot::Boxed(module) = slot {
+                module.request_body_filter(body, end_of_stream).await?;
+            }
         }
         Ok(())
     }
@@ -239,8 +313,16 @@ impl HttpModuleCtx {
         resp: &mut ResponseHeader,
         end_of_stream: bool,
     ) -> Result<()> {
-        for module in self.modules.iter_mut() {
-            module.response_header_filter(resp, end_of_stream).await?;
+        for slot in self.slots() {
+            match slot {
+                Slot::Boxed(module) => {
+                    module.response_header_filter(resp, end_of_stream).await?;
+                }
+                Slot::Compression(module) => {
+                    // The ctx's own filter, not the trait's boxed future.
+                    ResponseCompressionCtx::response_header_filter(module, resp, end_of_stream)?;
+                }
+            }
         }
         Ok(())
     }
@@ -251,8 +333,8 @@ impl HttpModuleCtx {
         body: &mut Option<Bytes>,
         end_of_stream: bool,
     ) -> Result<()> {
-        for module in self.modules.iter_mut() {
-            module.response_body_filter(body, end_of_stream)?;
+        for mut slot in self.slots() {
+            slot.module().response_body_filter(body, end_of_stream)?;
         }
         Ok(())
     }
@@ -264,7 +346,8 @@ impl HttpModuleCtx {
         trailers: &mut Option<Box<HeaderMap>>,
     ) -> Result<Option<Bytes>> {
         let mut extra: Option<Bytes> = None;
-        for module in self.modules.iter_mut() {
+        for mut slot in self.slots() {
+            let module = slot.module();
             if extra.is_some() {
                 module.response_body_filter(&mut extra, false)?;
             }
@@ -278,7 +361,8 @@ impl HttpModuleCtx {
     /// Runs every module's done filter; returns the last bytes any module wants sent.
     pub fn response_done_filter(&mut self) -> Result<Option<Bytes>> {
         let mut extra: Option<Bytes> = None;
-        for module in self.modules.iter_mut() {
+        for mut slot in self.slots() {
+            let module = slot.module();
             if extra.is_some() {
                 module.response_body_filter(&mut extra, false)?;
             }
@@ -361,6 +445,74 @@ mod tests {
         assert!(ctx.get::<Other>().is_some());
         assert!(ctx.get_mut::<MarkModule>().is_some());
         assert!(HttpModuleCtx::empty().get::<Other>().is_none());
+    }
+
+    /// Keeps the response body bytes it sees; `N` makes distinct types, `order` places it.
+    #[derive(Default)]
+    struct Watch<const N: u8> {
+        seen: Vec<u8>,
+    }
+
+    impl<const N: u8> HttpModule for Watch<N> {
+        fn response_body_filter(&mut self, body: &mut Option<Bytes>, _end: bool) -> Result<()> {
+            if let Some(bytes) = body {
+                self.seen.extend_from_slice(bytes);
+            }
+            Ok(())
+        }
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+        fn as_any_mut(&mut self) -> &mut dyn Any {
+            self
+        }
+    }
+
+    struct WatchAt<const N: u8>(i16);
+
+    impl<const N: u8> HttpModuleBuilder for WatchAt<N> {
+        fn order(&self) -> i16 {
+            self.0
+        }
+        fn init(&self) -> Module {
+            Box::new(Watch::<N>::default())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_compression_module_runs_in_its_order_among_the_others() {
+        let mut modules = HttpModules::new();
+        modules.add_module(Box::new(WatchAt::<1>(0)));
+        modules.add_module(compression::ResponseCompressionBuilder::enable(6));
+        modules.add_module(Box::new(WatchAt::<2>(-200)));
+        let mut ctx = modules.build_ctx();
+        assert!(ctx
+            .get::<ResponseCompression>()
+            .is_some_and(|c| c.is_enabled()));
+
+        let mut req = RequestHeader::build("GET", b"/", None).expect("static request");
+        req.insert_header("Accept-Encoding", "gzip").expect("valid");
+        ctx.request_header_filter(&mut req)
+            .await
+            .expect("filters pass");
+        let mut resp = ResponseHeader::build(200, None).expect("static response");
+        resp.insert_header("Content-Type", "text/plain")
+            .expect("valid");
+        ctx.response_header_filter(&mut resp, false)
+            .await
+            .expect("filters pass");
+        assert_eq!(resp.headers["content-encoding"], "gzip");
+        let mut body = Some(Bytes::from(vec![b'a'; 1000]));
+        ctx.response_body_filter(&mut body, true)
+            .expect("filters pass");
+
+        // Order 0 runs before compression (-100) and sees the plain body; -200 runs after it
+        // and sees gzip (magic bytes 1f 8b).
+        let before = &ctx.get::<Watch<1>>().expect("installed").seen;
+        assert_eq!(before, &vec![b'a'; 1000]);
+        let after = &ctx.get::<Watch<2>>().expect("installed").seen;
+        assert!(after.starts_with(&[0x1f, 0x8b]), "{after:?}");
+        assert!(after.len() < 100);
     }
 
     #[test]

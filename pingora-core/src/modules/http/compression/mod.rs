@@ -434,6 +434,20 @@ impl DerefMut for ResponseCompression {
     }
 }
 
+impl ResponseCompression {
+    /// A module with the settings of `self` and nothing seen yet: what its builder's `init`
+    /// makes, without the box (the module ctx holds this module by value, see
+    /// [`HttpModuleCtx`](super::HttpModuleCtx)).
+    pub(crate) fn fresh(&self) -> Self {
+        ResponseCompression(ResponseCompressionCtx {
+            settings: self.0.settings,
+            accept: AcceptEncoding::default(),
+            head_request: false,
+            phase: Phase::Waiting,
+        })
+    }
+}
+
 #[async_trait]
 impl HttpModule for ResponseCompression {
     async fn request_header_filter(&mut self, req: &mut RequestHeader) -> Result<()> {
