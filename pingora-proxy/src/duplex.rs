@@ -167,8 +167,20 @@ where
     match task {
         HttpTask::Header(mut header, end) => {
             let status = header.status.as_u16();
+            if status == 100 {
+                // The downstream session answers `Expect: 100-continue` itself.
+                return Ok(false);
+            }
             if (100..200).contains(&status) && status != 101 {
-                // Interim: the downstream session answers `Expect` itself.
+                // Other interim responses (103 Early Hints, 102) go to the client as they come,
+                // through the same header filters as the final one (an HTTP/1.0 client gets
+                // none: the session skips them).
+                hop_by_hop::downstream_response(&mut header)?;
+                inner
+                    .upstream_response_filter(session, &mut header, ctx)
+                    .await?;
+                inner.response_filter(session, &mut header, ctx).await?;
+                session.write_response_header(header, false).await?;
                 return Ok(false);
             }
             hop_by_hop::downstream_response(&mut header)?;

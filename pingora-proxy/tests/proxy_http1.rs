@@ -493,3 +493,34 @@ async fn a_value_kept_with_the_connection_comes_back_on_its_next_request() {
     );
     assert_eq!(*handed_back.lock().expect("lock"), [1, 2]);
 }
+
+#[tokio::test]
+async fn interim_early_hints_reach_the_client_before_the_final_response() {
+    let s = setup().await;
+    let response = raw_exchange(
+        s.proxy,
+        b"GET /early-hints HTTP/1.1\r\nHost: origin\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let (hints, rest) = response
+        .split_once("\r\n\r\n")
+        .expect("an interim head first");
+    assert!(hints.starts_with("HTTP/1.1 103 "), "{response}");
+    assert!(
+        hints.contains("Link: </style.css>; rel=preload; as=style"),
+        "{response}"
+    );
+    // Hop-by-hop headers are dropped from interim responses too.
+    assert!(!hints.contains("X-Hop"), "{response}");
+    assert!(rest.starts_with("HTTP/1.1 200 "), "{response}");
+    assert!(rest.ends_with("\r\n\r\npage"), "{response}");
+
+    // An HTTP/1.0 client cannot take an interim response: it gets the final one only.
+    let response = raw_exchange(
+        s.proxy,
+        b"GET /early-hints HTTP/1.0\r\nHost: origin\r\n\r\n",
+    )
+    .await;
+    assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+    assert!(response.ends_with("page"), "{response}");
+}
