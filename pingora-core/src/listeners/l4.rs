@@ -189,7 +189,13 @@ fn bind_uds(path: &str, permissions: Option<&std::fs::Permissions>) -> Result<So
 /// A listening socket registered with the current runtime.
 #[derive(Debug)]
 pub(crate) enum Acceptor {
-    Tcp(tokio::net::TcpListener, Option<TcpKeepalive>),
+    /// The listener, the keepalive for its connections, and its address when bound to one IP
+    /// (then every accepted connection's local address, known without asking the kernel).
+    Tcp(
+        tokio::net::TcpListener,
+        Option<TcpKeepalive>,
+        Option<std::net::SocketAddr>,
+    ),
     #[cfg(unix)]
     Unix(tokio::net::UnixListener),
 }
@@ -204,9 +210,14 @@ impl Acceptor {
                 let listener = std::net::TcpListener::from(fd);
                 listener.set_nonblocking(true)?;
                 let keepalive = options.as_ref().and_then(|o| o.tcp_keepalive.clone());
+                let local = listener
+                    .local_addr()
+                    .ok()
+                    .filter(|addr| !addr.ip().is_unspecified());
                 Ok(Acceptor::Tcp(
                     tokio::net::TcpListener::from_std(listener)?,
                     keepalive,
+                    local,
                 ))
             }
             #[cfg(unix)]
@@ -224,16 +235,18 @@ impl Acceptor {
     /// file descriptors; other per-connection errors are returned for the caller to log.
     pub(crate) async fn accept(&self) -> io::Result<Stream> {
         let result = match self {
-            Acceptor::Tcp(listener, keepalive) => listener.accept().await.map(|(stream, _)| {
-                // Best effort: a connection without keepalive still works. (Creating the
-                // L4 stream below sets TCP_NODELAY.)
-                if let Some(keepalive) = keepalive {
-                    if let Err(e) = keepalive.apply(SockRef::from(&stream)) {
-                        log::debug!("cannot set keepalive on accepted connection: {e}");
+            Acceptor::Tcp(listener, keepalive, local) => {
+                listener.accept().await.map(|(stream, peer)| {
+                    // Best effort: a connection without keepalive still works. (Creating the
+                    // L4 stream below sets TCP_NODELAY.)
+                    if let Some(keepalive) = keepalive {
+                        if let Err(e) = keepalive.apply(SockRef::from(&stream)) {
+                            log::debug!("cannot set keepalive on accepted connection: {e}");
+                        }
                     }
-                }
-                Box::new(L4Stream::from(stream)) as Stream
-            }),
+                    Box::new(L4Stream::accepted(stream, peer, *local)) as Stream
+                })
+            }
             #[cfg(unix)]
             Acceptor::Unix(listener) => listener
                 .accept()
@@ -256,13 +269,36 @@ mod tests {
     use std::sync::Arc;
 
     #[tokio::test]
+    async fn accepted_streams_know_both_addresses_for_specific_and_wildcard_listeners() {
+        use crate::protocols::l4::socket::SocketAddr as PingoraAddr;
+        use crate::protocols::GetSocketDigest;
+        for bind in ["127.0.0.1:0", "0.0.0.0:0"] {
+            let address = ServerAddress::Tcp(bind.into(), None);
+            let fd = bind_endpoint(&address, None).await.unwrap();
+            let acceptor = Acceptor::new(&address, fd).unwrap();
+            let Acceptor::Tcp(listener, ..) = &acceptor else {
+                panic!("tcp address gives tcp acceptor")
+            };
+            let port = listener.local_addr().unwrap().port();
+            let client = tokio::net::TcpStream::connect(("127.0.0.1", port));
+            let (client, accepted) = tokio::join!(client, acceptor.accept());
+            let (client, accepted) = (client.unwrap(), accepted.unwrap());
+            let digest = accepted.get_socket_digest().expect("an accepted socket");
+            let peer = PingoraAddr::Inet(client.local_addr().unwrap());
+            let local = PingoraAddr::Inet(client.peer_addr().unwrap());
+            assert_eq!(digest.peer_addr(), Some(&peer), "{bind}");
+            assert_eq!(digest.local_addr(), Some(&local), "{bind}");
+        }
+    }
+
+    #[tokio::test]
     async fn fresh_tcp_listener_is_recorded_for_upgrade() {
         let fds: ListenFds = Arc::new(parking_lot::Mutex::new(crate::server::Fds::new()));
         let address = ServerAddress::Tcp("127.0.0.1:0".into(), None);
         let fd = bind_endpoint(&address, Some(&fds)).await.unwrap();
         assert!(fds.lock().get("127.0.0.1:0").is_some());
         let acceptor = Acceptor::new(&address, fd).unwrap();
-        let Acceptor::Tcp(listener, _) = &acceptor else {
+        let Acceptor::Tcp(listener, ..) = &acceptor else {
             panic!("tcp address gives tcp acceptor")
         };
         let port = listener.local_addr().unwrap().port();

@@ -53,16 +53,8 @@ enum Socket {
 
 impl From<TcpStream> for Stream {
     fn from(stream: TcpStream) -> Self {
-        // Best effort: the stream works without it, only slower for small writes.
-        if let Err(e) = stream.set_nodelay(true) {
-            log::debug!("cannot set TCP_NODELAY: {e}");
-        }
-        let digest = SocketDigest::new(
-            stream.as_raw_fd(),
-            stream.peer_addr().ok().map(SocketAddr::Inet),
-            stream.local_addr().ok().map(SocketAddr::Inet),
-        );
-        Stream::new(Socket::Tcp(stream), digest)
+        let peer = stream.peer_addr().ok();
+        Stream::tcp(stream, peer, None)
     }
 }
 
@@ -78,6 +70,35 @@ impl From<UnixStream> for Stream {
 }
 
 impl Stream {
+    /// An accepted connection whose peer address `accept` returned and whose local address is
+    /// `local` when the listener is bound to one IP: no system call to learn them again.
+    pub(crate) fn accepted(
+        stream: TcpStream,
+        peer: std::net::SocketAddr,
+        local: Option<std::net::SocketAddr>,
+    ) -> Self {
+        Stream::tcp(stream, Some(peer), local)
+    }
+
+    /// A TCP stream with TCP_NODELAY on; addresses not given are asked of the socket.
+    fn tcp(
+        stream: TcpStream,
+        peer: Option<std::net::SocketAddr>,
+        local: Option<std::net::SocketAddr>,
+    ) -> Self {
+        // Best effort: the stream works without it, only slower for small writes.
+        if let Err(e) = stream.set_nodelay(true) {
+            log::debug!("cannot set TCP_NODELAY: {e}");
+        }
+        let local = local.or_else(|| stream.local_addr().ok());
+        let digest = SocketDigest::new(
+            stream.as_raw_fd(),
+            peer.map(SocketAddr::Inet),
+            local.map(SocketAddr::Inet),
+        );
+        Stream::new(Socket::Tcp(stream), digest)
+    }
+
     fn new(socket: Socket, digest: SocketDigest) -> Self {
         Stream {
             socket,
