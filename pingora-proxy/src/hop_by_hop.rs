@@ -1,7 +1,7 @@
 //! Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, so a proxy does not forward
 //! them; every other header keeps its name's case and its place.
 
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, UPGRADE};
+use http::header::{CONNECTION, CONTENT_LENGTH, TE, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderName};
 use pingora_error::Result;
 use pingora_http::{RequestHeader, ResponseHeader};
@@ -44,9 +44,28 @@ impl HopByHop {
     }
 }
 
+/// Whether every `TE` value is `trailers`: the one `TE` a proxy passes on (the client will take
+/// trailers; gRPC requires it, and it is the only `TE` HTTP/2 allows).
+fn te_is_trailers(headers: &HeaderMap) -> bool {
+    let mut tokens = headers
+        .get_all(TE)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .map(<[u8]>::trim_ascii)
+        .peekable();
+    tokens.peek().is_some() && tokens.all(|t| t.eq_ignore_ascii_case(b"trailers"))
+}
+
 /// The hop-by-hop headers present: the names `Connection` lists, `Connection` itself (unless
-/// `keep_connection`), the fixed set, and `Upgrade` unless `keep_upgrade`.
-fn hop_by_hop_names(headers: &HeaderMap, keep_upgrade: bool, keep_connection: bool) -> HopByHop {
+/// `keep_connection`), the fixed set (but a `TE: trailers` when `keep_te_trailers`), and
+/// `Upgrade` unless `keep_upgrade`.
+fn hop_by_hop_names(
+    headers: &HeaderMap,
+    keep_upgrade: bool,
+    keep_connection: bool,
+    keep_te_trailers: bool,
+) -> HopByHop {
+    let keep_te = keep_te_trailers && te_is_trailers(headers);
     let mut found = HopByHop::default();
     let mut slots = found.present.iter_mut();
     let mut has_connection = false;
@@ -56,6 +75,8 @@ fn hop_by_hop_names(headers: &HeaderMap, keep_upgrade: bool, keep_connection: bo
             !keep_connection
         } else if name == UPGRADE {
             !keep_upgrade
+        } else if name == TE {
+            !keep_te
         } else {
             ALWAYS_HOP_BY_HOP.contains(name)
         };
@@ -74,7 +95,8 @@ fn hop_by_hop_names(headers: &HeaderMap, keep_upgrade: bool, keep_connection: bo
             let token = token.trim_ascii();
             let builtin = token.eq_ignore_ascii_case(b"close")
                 || token.eq_ignore_ascii_case(b"keep-alive")
-                || token.eq_ignore_ascii_case(b"upgrade");
+                || token.eq_ignore_ascii_case(b"upgrade")
+                || (keep_te && token.eq_ignore_ascii_case(b"te"));
             if builtin || token.is_empty() {
                 continue;
             }
@@ -86,13 +108,14 @@ fn hop_by_hop_names(headers: &HeaderMap, keep_upgrade: bool, keep_connection: bo
     found
 }
 
-/// Makes the upstream copy of a request header: hop-by-hop headers out; the body framed by
+/// Makes the upstream copy of a request header: hop-by-hop headers out (but `TE: trailers`,
+/// which the upstream must see for gRPC); the body framed by
 /// its Content-Length or, when it has a body without one, chunked (`had_body`); an upgrade
 /// request keeps `Upgrade` and gets `Connection: upgrade`.
 pub(crate) fn upstream_request(mut req: RequestHeader, had_body: bool) -> Result<RequestHeader> {
     let upgrade = is_upgrade(&req.headers);
     let was_chunked = req.headers.contains_key(TRANSFER_ENCODING);
-    for name in hop_by_hop_names(&req.headers, upgrade, false).names() {
+    for name in hop_by_hop_names(&req.headers, upgrade, false, true).names() {
         req.remove_header(name);
     }
     if upgrade {
@@ -109,7 +132,7 @@ pub(crate) fn upstream_request(mut req: RequestHeader, had_body: bool) -> Result
 /// and `Connection`.
 pub(crate) fn downstream_response(resp: &mut ResponseHeader) -> Result<()> {
     let switching = resp.status.as_u16() == 101;
-    for name in hop_by_hop_names(&resp.headers, switching, switching).names() {
+    for name in hop_by_hop_names(&resp.headers, switching, switching, false).names() {
         resp.remove_header(name);
     }
     Ok(())
@@ -127,7 +150,7 @@ mod tests {
             .expect("valid");
         req.append_header("X-Secret", "s").expect("valid");
         req.append_header("Keep-Alive", "timeout=5").expect("valid");
-        req.append_header("TE", "trailers").expect("valid");
+        req.append_header("TE", "gzip").expect("valid");
         req.append_header("Proxy-Connection", "keep-alive")
             .expect("valid");
         req.append_header("Upgrade", "h2c").expect("valid");
@@ -141,6 +164,33 @@ mod tests {
             String::from_utf8_lossy(&wire),
             "X-First: 1\r\nx-LAST: 2\r\nTransfer-Encoding: chunked\r\n"
         );
+    }
+
+    #[test]
+    fn te_trailers_goes_upstream_and_any_other_te_does_not() {
+        let te_after = |values: &[&str], connection: Option<&str>| {
+            let mut req = RequestHeader::build("POST", b"/", None).expect("static request");
+            for value in values {
+                req.append_header("TE", *value).expect("valid");
+            }
+            if let Some(connection) = connection {
+                req.append_header("Connection", connection).expect("valid");
+            }
+            let out = upstream_request(req, false).expect("valid");
+            assert!(!out.headers.contains_key(CONNECTION));
+            let kept: Vec<_> = out.headers.get_all(TE).iter().cloned().collect();
+            kept
+        };
+        assert_eq!(te_after(&["trailers"], None), ["trailers"]);
+        assert_eq!(te_after(&["Trailers"], Some("TE")), ["Trailers"]);
+        assert!(te_after(&["gzip"], None).is_empty());
+        assert!(te_after(&["trailers, deflate"], Some("te")).is_empty());
+        assert!(te_after(&["trailers", "gzip"], None).is_empty());
+        // Responses never keep it.
+        let mut resp = ResponseHeader::build(200, None).expect("static response");
+        resp.append_header("TE", "trailers").expect("valid");
+        downstream_response(&mut resp).expect("valid");
+        assert!(!resp.headers.contains_key(TE));
     }
 
     #[test]

@@ -122,6 +122,10 @@ mod guide_doctests {
     #[cfg(feature = "proxy")]
     #[doc = include_str!("../../docs/compression.md")]
     struct Compression;
+    // The gRPC-web page's example is a proxy: it needs the `proxy` feature.
+    #[cfg(feature = "proxy")]
+    #[doc = include_str!("../../docs/grpc-web.md")]
+    struct GrpcWeb;
     // The TLS page uses `pingora::tls` and the TLS health checks.
     #[cfg(all(feature = "openssl", feature = "lb"))]
     #[doc = include_str!("../../docs/tls.md")]

@@ -24,6 +24,7 @@ use pingora_core::protocols::Stream;
 use pingora_core::server::configuration::ServerConf;
 use pingora_http::ResponseHeader;
 use pingora_proxy::{http_proxy, ProxyHttp};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// The body byte at offset `i` of generated bodies.
@@ -36,6 +37,18 @@ pub fn checksum(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
     })
+}
+
+/// Sends `request` on a new connection and reads until the peer closes it.
+#[allow(dead_code)] // not every test binary that includes this file sends raw requests
+pub async fn raw_exchange_bytes(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the proxy");
+    tcp.write_all(request).await.expect("send the request");
+    let mut out = Vec::new();
+    tcp.read_to_end(&mut out).await.expect("read the response");
+    out
 }
 
 /// Serves `inner` as a proxy on a loopback port; returns the address and a count of

@@ -47,6 +47,7 @@
 //! ```
 
 pub mod compression;
+pub mod grpc_web;
 
 use std::any::{Any, TypeId};
 use std::collections::HashSet;
