@@ -65,7 +65,8 @@ fn hop_by_hop_names(
     keep_connection: bool,
     keep_te_trailers: bool,
 ) -> HopByHop {
-    let keep_te = keep_te_trailers && te_is_trailers(headers);
+    // Looked at only when a TE is there (most requests have none).
+    let mut keep_te = false;
     let mut found = HopByHop::default();
     let mut slots = found.present.iter_mut();
     let mut has_connection = false;
@@ -76,6 +77,7 @@ fn hop_by_hop_names(
         } else if name == UPGRADE {
             !keep_upgrade
         } else if name == TE {
+            keep_te = keep_te_trailers && te_is_trailers(headers);
             !keep_te
         } else {
             ALWAYS_HOP_BY_HOP.contains(name)
