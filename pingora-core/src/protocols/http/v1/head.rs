@@ -166,6 +166,53 @@ fn add_headers(
     Ok(())
 }
 
+/// The length of the complete head at the front of `buf` from httparse's verdict on it, or
+/// `None` when more bytes are needed. Fails with `too_large` for a head (complete or not) over
+/// `max_header_size` or with more header lines than allowed, with `InvalidHTTPHeader` for a
+/// malformed one or one whose lines do not all end in CRLF. `kind` names the head in messages.
+fn complete_head(
+    parsed: httparse::Result<usize>,
+    buf: &[u8],
+    settings: &H1Settings,
+    kind: &str,
+    too_large: ErrorType,
+) -> Result<Option<usize>> {
+    let too_large_error = |len: usize| {
+        let limit = settings.max_header_size;
+        (len > limit).then(|| {
+            invalid(
+                too_large.clone(),
+                format!("{kind} head larger than {limit} bytes"),
+            )
+        })
+    };
+    let head_len = match parsed {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => {
+            return too_large_error(buf.len()).map_or(Ok(None), Err);
+        }
+        Err(httparse::Error::TooManyHeaders) => {
+            let limit = settings.max_headers.min(MAX_HEADERS_CAP);
+            return Err(invalid(
+                too_large,
+                format!("{kind} head has more than {limit} header lines"),
+            ));
+        }
+        Err(e) => {
+            return Err(invalid(
+                ErrorType::InvalidHTTPHeader,
+                format!("malformed {kind} head: {e}"),
+            ))
+        }
+    };
+    if let Some(e) = too_large_error(head_len) {
+        return Err(e);
+    }
+    check_line_endings(&buf[..head_len])
+        .map_err(|why| invalid(ErrorType::InvalidHTTPHeader, why))?;
+    Ok(Some(head_len))
+}
+
 /// Parses a request head from the front of `buf`.
 ///
 /// `Ok(Some((header, length)))`: the head (`length` bytes) was complete; its bytes were removed from `buf`, which keeps
@@ -197,44 +244,11 @@ pub(crate) fn parse_request(
         buf,
         &mut headers[..limit],
     );
-    let head_len = match parsed {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => {
-            if buf.len() > settings.max_header_size {
-                return Error::e_explain(
-                    ErrorType::HTTPStatus(431),
-                    format!(
-                        "request head larger than {} bytes",
-                        settings.max_header_size
-                    ),
-                );
-            }
-            return Ok(None);
-        }
-        Err(httparse::Error::TooManyHeaders) => {
-            return Error::e_explain(
-                ErrorType::HTTPStatus(431),
-                format!("request head has more than {limit} header lines"),
-            );
-        }
-        Err(e) => {
-            return Error::e_explain(
-                ErrorType::InvalidHTTPHeader,
-                format!("malformed request head: {e}"),
-            )
-        }
+    let Some(head_len) =
+        complete_head(parsed, buf, settings, "request", ErrorType::HTTPStatus(431))?
+    else {
+        return Ok(None);
     };
-    if head_len > settings.max_header_size {
-        return Error::e_explain(
-            ErrorType::HTTPStatus(431),
-            format!(
-                "request head larger than {} bytes",
-                settings.max_header_size
-            ),
-        );
-    }
-    check_line_endings(&buf[..head_len])
-        .map_err(|why| invalid(ErrorType::InvalidHTTPHeader, why))?;
 
     // Remember where things are, then let go of the borrow so the head can be split off.
     let whole: &[u8] = buf;
@@ -279,38 +293,16 @@ pub(crate) fn parse_response(
         buf,
         &mut headers[..limit],
     );
-    let head_len = match parsed {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => {
-            if buf.len() > settings.max_header_size {
-                return Error::e_explain(
-                    ErrorType::InvalidHTTPHeader,
-                    format!(
-                        "response head larger than {} bytes",
-                        settings.max_header_size
-                    ),
-                );
-            }
-            return Ok(None);
-        }
-        Err(e) => {
-            return Error::e_explain(
-                ErrorType::InvalidHTTPHeader,
-                format!("malformed response head: {e}"),
-            )
-        }
+    let Some(head_len) = complete_head(
+        parsed,
+        buf,
+        settings,
+        "response",
+        ErrorType::InvalidHTTPHeader,
+    )?
+    else {
+        return Ok(None);
     };
-    if head_len > settings.max_header_size {
-        return Error::e_explain(
-            ErrorType::InvalidHTTPHeader,
-            format!(
-                "response head larger than {} bytes",
-                settings.max_header_size
-            ),
-        );
-    }
-    check_line_endings(&buf[..head_len])
-        .map_err(|why| invalid(ErrorType::InvalidHTTPHeader, why))?;
 
     let whole: &[u8] = buf;
     let code = response.code.unwrap_or_default();
