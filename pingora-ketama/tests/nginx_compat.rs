@@ -9,176 +9,57 @@
 //! These tests need the `nginx` binary (Debian: `apt-get install -y nginx`) and fail if it
 //! is missing. Set `NGINX` to the binary's path to use another one.
 
+// The nginx harness of pingora-core's tests, shared rather than copied.
+#[path = "../../pingora-core/tests/common"]
+mod common {
+    pub mod net;
+    pub mod nginx;
+    pub mod temp_dir;
+}
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::nginx::Nginx;
 use pingora_ketama::{Bucket, Continuum};
 
 const REQUESTS: usize = 1_000;
 
-fn find_nginx() -> PathBuf {
-    if let Some(path) = std::env::var_os("NGINX") {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "NGINX={} is not a file; install nginx (Debian/Ubuntu: `apt-get install -y nginx`)",
-            path.display()
-        );
-        return path;
-    }
-    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join("nginx"))
-                .collect()
-        })
-        .unwrap_or_default();
-    candidates.extend(
-        [
-            "/usr/sbin/nginx",
-            "/usr/local/sbin/nginx",
-            "/usr/local/nginx/sbin/nginx",
-        ]
-        .map(PathBuf::from),
-    );
-    candidates
-        .into_iter()
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "the nginx binary was not found (looked in PATH and /usr/sbin, /usr/local/sbin); \
-             install it (Debian/Ubuntu: `apt-get install -y nginx`) or set NGINX=/path/to/nginx"
-            )
-        })
-}
+/// An nginx balancing over `buckets` with `hash $request_uri consistent`, logging each pick.
+struct HashingNginx(Nginx);
 
-/// A scratch directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let path =
-            std::env::temp_dir().join(format!("ketama-{label}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&path).expect("create a scratch directory in the temp dir");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The nginx this test started; killed (by its own handle, i.e. its PID) when dropped,
-/// including when an assertion fails.
-struct Nginx {
-    child: Child,
-    port: u16,
-    dir: TempDir,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Nginx {
-    fn start(label: &str, buckets: &[(String, u32)]) -> Nginx {
-        let binary = find_nginx();
-        let dir = TempDir::new(label);
-        let root = dir.0.display().to_string();
-        let port = free_port();
+impl HashingNginx {
+    fn start(label: &str, buckets: &[(String, u32)]) -> HashingNginx {
         let servers: String = buckets
             .iter()
             .map(|(server, weight)| {
                 format!("        server {server} weight={weight} max_fails=0;\n")
             })
             .collect();
-        let config = format!(
-            "daemon off;
-master_process off;
-worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    client_body_temp_path {root}/client_body;
-    proxy_temp_path {root}/proxy;
-    fastcgi_temp_path {root}/fastcgi;
-    uwsgi_temp_path {root}/uwsgi;
-    scgi_temp_path {root}/scgi;
-    access_log off;
-    log_format pick '$request_uri,$upstream_addr';
+        let http = format!(
+            "log_format pick '$request_uri,$upstream_addr';
     upstream pool {{
         hash $request_uri consistent;
-{servers}    }}
-    server {{
-        listen 127.0.0.1:{port};
-        access_log {root}/picks.log pick;
-        location / {{
+{servers}    }}"
+        );
+        let server = "access_log picks.log pick;
+        location / {
             proxy_pass http://pool;
             proxy_next_upstream off;
             proxy_connect_timeout 2s;
-        }}
-    }}
-}}
-"
-        );
-        let config_path = dir.0.join("nginx.conf");
-        std::fs::write(&config_path, config).expect("write nginx.conf");
-        let child = Command::new(&binary)
-            .arg("-p")
-            .arg(&dir.0)
-            .arg("-e")
-            .arg(dir.0.join("error.log"))
-            .arg("-c")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|err| panic!("could not start {}: {err}", binary.display()));
-        let mut nginx = Nginx { child, port, dir };
-        nginx.wait_until_listening();
-        nginx
+        }";
+        HashingNginx(Nginx::start(label, &[], &http, server))
     }
 
     fn error_log(&self) -> String {
-        std::fs::read_to_string(self.dir.0.join("error.log")).unwrap_or_default()
-    }
-
-    fn wait_until_listening(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("nginx exited at start ({status}):\n{}", self.error_log());
-            }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "nginx did not listen within 10 s:\n{}",
-                self.error_log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        std::fs::read_to_string(self.0.file("error.log")).unwrap_or_default()
     }
 
     fn get(&self, uri: &str) {
         let mut stream =
-            TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the test nginx");
+            TcpStream::connect(("127.0.0.1", self.0.port())).expect("connect to the test nginx");
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("set a read timeout");
@@ -197,7 +78,7 @@ http {{
 
     /// The `$request_uri -> $upstream_addr` pairs nginx logged, once `expected` are there.
     fn picks(&self, expected: usize) -> HashMap<String, String> {
-        let path = self.dir.0.join("picks.log");
+        let path = self.0.file("picks.log");
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let log = std::fs::read_to_string(&path).unwrap_or_default();
@@ -221,14 +102,6 @@ http {{
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    listener
-        .local_addr()
-        .expect("a bound socket has an address")
-        .port()
 }
 
 /// A small xorshift generator: enough to make varied URIs without a dependency.
@@ -275,7 +148,7 @@ fn assert_same_picks_as_nginx(label: &str, servers: &[(&str, u32)]) {
 
     let nginx_servers: Vec<(String, u32)> =
         servers.iter().map(|(s, w)| (s.to_string(), *w)).collect();
-    let nginx = Nginx::start(label, &nginx_servers);
+    let nginx = HashingNginx::start(label, &nginx_servers);
     for uri in &uris {
         nginx.get(uri);
     }

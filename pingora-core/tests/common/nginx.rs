@@ -111,6 +111,13 @@ http {{
         self.port
     }
 
+    /// A file in nginx's directory (its prefix: where relative paths in its config point,
+    /// and where `error.log` is).
+    #[allow(dead_code)] // not every test binary that includes this file reads nginx's files
+    pub fn file(&self, name: &str) -> std::path::PathBuf {
+        self.dir.join(name)
+    }
+
     fn wait_until_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
