@@ -140,10 +140,9 @@ impl HttpSession {
         Ok(())
     }
 
-    /// Writes request body bytes; `end` finishes the body. Fails with `H1Error` for bytes the
-    /// head did not frame (beyond Content-Length, or with no framing header at all).
-    pub async fn write_request_body(&mut self, data: Bytes, end: bool) -> Result<()> {
-        self.flush_request().await?;
+    /// Whether `data` may go out as request body now: after the head, and only as far as the
+    /// head framed a body.
+    fn check_body_allowed(&mut self, data: &[u8]) -> Result<()> {
         if self.request.is_none() {
             return Err(
                 Error::explain(ErrorType::InternalError, "body before the request head").into_in(),
@@ -156,6 +155,14 @@ impl HttpSession {
             );
             return Err(self.fail(e));
         }
+        Ok(())
+    }
+
+    /// Writes request body bytes; `end` finishes the body. Fails with `H1Error` for bytes the
+    /// head did not frame (beyond Content-Length, or with no framing header at all).
+    pub async fn write_request_body(&mut self, data: Bytes, end: bool) -> Result<()> {
+        self.flush_request().await?;
+        self.check_body_allowed(&data)?;
         match self
             .body_writer
             .write(&mut self.io, &data, self.settings.write_timeout)
@@ -208,18 +215,7 @@ impl HttpSession {
     /// read. Never waits on the network. Fails as
     /// [`write_request_body`](Self::write_request_body) does for bytes the head did not frame.
     pub async fn queue_request_body(&mut self, data: Bytes, end: bool) -> Result<()> {
-        if self.request.is_none() {
-            return Err(
-                Error::explain(ErrorType::InternalError, "body before the request head").into_in(),
-            );
-        }
-        if !data.is_empty() && self.body_writer == BodyWriter::NoBody {
-            let e = Error::explain(
-                ErrorType::H1Error,
-                "request body without Content-Length or Transfer-Encoding",
-            );
-            return Err(self.fail(e));
-        }
+        self.check_body_allowed(&data)?;
         // Framing into the queue completes at once: the queue is always ready.
         match self
             .body_writer
