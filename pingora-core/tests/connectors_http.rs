@@ -7,6 +7,7 @@
 //! missing. Set `NGINX` to the binary's path to use another one.
 
 mod common {
+    pub mod get;
     pub mod net;
     pub mod nginx;
     pub mod temp_dir;
@@ -46,31 +47,10 @@ impl Nginx {
 /// Sends `GET /` (with `Connection: close` if asked), reads the whole response and returns
 /// nginx's request count for the connection.
 async fn get(session: &mut HttpSession, close: bool) -> u32 {
-    let mut request = RequestHeader::build("GET", b"/", None).unwrap();
-    request.insert_header("Host", "peers.test").unwrap();
-    if close {
-        request.insert_header("Connection", "close").unwrap();
-    }
-    session
-        .write_request_header(Box::new(request))
-        .await
-        .unwrap();
-    session.finish_request_body().await.unwrap();
-    session.read_response_header().await.unwrap();
-    let header = session.response_header().expect("header was read");
-    assert_eq!(header.status.as_u16(), 200);
-    let count = header
-        .headers
-        .get("X-Conn-Requests")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .expect("nginx sends X-Conn-Requests");
-    let mut body = Vec::new();
-    while let Some(chunk) = session.read_response_body().await.unwrap() {
-        body.extend_from_slice(&chunk);
-    }
+    let (status, count, body) = common::get::get(session, "peers.test", close).await;
+    assert_eq!(status, 200);
     assert_eq!(body, b"ok");
-    count
+    count.expect("nginx sends X-Conn-Requests")
 }
 
 #[tokio::test]

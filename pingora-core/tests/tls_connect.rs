@@ -9,6 +9,7 @@
 #![cfg(feature = "openssl")]
 
 mod common {
+    pub mod get;
     pub mod net;
     pub mod nginx;
     pub mod temp_dir;
@@ -24,7 +25,6 @@ use pingora_core::protocols::tls::SslStream;
 use pingora_core::protocols::{GetSocketDigest, GetTimingDigest, Stream};
 use pingora_core::upstreams::peer::{HttpPeer, ALPN};
 use pingora_core::ErrorType;
-use pingora_http::RequestHeader;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -68,29 +68,10 @@ fn tls_of(stream: &Stream) -> &SslStream<Stream> {
         .expect("a TLS peer's stream is an SslStream")
 }
 
-/// Sends `GET /`, reads the whole response; returns the status, nginx's request count for
-/// the connection (when sent) and the body.
+/// Sends `GET /` to nginx's `localhost` and reads the whole response: status, nginx's request
+/// count for the connection, body.
 async fn get(session: &mut HttpSession) -> (u16, Option<u32>, Vec<u8>) {
-    let mut request = RequestHeader::build("GET", b"/", None).unwrap();
-    request.insert_header("Host", "localhost").unwrap();
-    session
-        .write_request_header(Box::new(request))
-        .await
-        .unwrap();
-    session.finish_request_body().await.unwrap();
-    session.read_response_header().await.unwrap();
-    let header = session.response_header().expect("header was read");
-    let status = header.status.as_u16();
-    let count = header
-        .headers
-        .get("X-Conn-Requests")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let mut body = Vec::new();
-    while let Some(chunk) = session.read_response_body().await.unwrap() {
-        body.extend_from_slice(&chunk);
-    }
-    (status, count, body)
+    common::get::get(session, "localhost", false).await
 }
 
 #[tokio::test]
