@@ -77,14 +77,18 @@ impl<C> Connector<C> {
             .is_some_and(|alpn| alpn.get_max_http_version() >= 2);
         if offers_h2 && peer.tls() {
             // Offered over TLS, h2 could be chosen by the server, and the session below
-            // speaks HTTP/1.1: offer only that until HTTP/2 is spoken here. (The reuse key
-            // does not depend on ALPN, so the pool is shared with the peer as given.)
+            // speaks HTTP/1.1: a new connection offers only that until HTTP/2 is spoken here.
+            // (The reuse key does not depend on ALPN, so pooled connections are shared with
+            // the peer as given, and reusing one needs no copy of the peer.)
+            if let Some(session) = self.h1.reused_http_session(peer).await {
+                return Ok((HttpSession::H1(session), true));
+            }
             let mut h1_only = peer.clone();
             if let Some(options) = h1_only.get_mut_peer_options() {
                 options.alpn = ALPN::H1;
             }
-            let (session, reused) = self.h1.get_http_session(&h1_only).await?;
-            return Ok((HttpSession::H1(session), reused));
+            let session = self.h1.new_http_session(&h1_only).await?;
+            return Ok((HttpSession::H1(session), false));
         }
         let (session, reused) = self.h1.get_http_session(peer).await?;
         Ok((HttpSession::H1(session), reused))
