@@ -54,8 +54,12 @@
 //!
 //! # Cargo features
 //!
-//! None yet. HTTP/1.1 is spoken on both sides; TLS, HTTP/2, caching and the
-//! response-compression module are not part of this crate yet.
+//! - `openssl`: TLS to upstream peers (`HttpPeer::new(addr, true, sni)`), forwarded to
+//!   `pingora-core`.
+//!
+//! HTTP/1.1 is spoken on both sides; HTTP/2 and caching are not part of this crate yet.
+//! Response compression is installed, switched off, by
+//! [`ProxyHttp::init_downstream_modules`]'s default.
 
 #![warn(missing_docs, unreachable_pub)]
 
