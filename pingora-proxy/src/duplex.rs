@@ -33,6 +33,10 @@ where
     inner
         .upstream_request_filter(session, &mut request, ctx)
         .await?;
+    if session.upstream_compression.is_enabled() {
+        // It decides by what the upstream was asked to send, as filtered.
+        session.upstream_compression.request_filter(&request);
+    }
     client.write_request_header(Box::new(request)).await?;
 
     // A retry replays what an earlier attempt already read from the client.
@@ -184,6 +188,12 @@ where
                 return Ok(false);
             }
             hop_by_hop::downstream_response(&mut header)?;
+            if session.upstream_compression.is_enabled() {
+                session
+                    .upstream_compression
+                    .response_header_filter(&mut header, end)
+                    .map_err(|e| e.into_up())?;
+            }
             inner
                 .upstream_response_filter(session, &mut header, ctx)
                 .await?;
@@ -258,6 +268,13 @@ where
     SV: ProxyHttp + Send + Sync,
     SV::CTX: Send + Sync,
 {
+    if session.upstream_compression.is_enabled() {
+        // A body the upstream sent corrupt is the upstream's failure (502 if nothing was sent).
+        session
+            .upstream_compression
+            .response_body_filter(&mut data, end)
+            .map_err(|e| e.into_up())?;
+    }
     if let Some(delay) = inner.upstream_response_body_filter(session, &mut data, end, ctx)? {
         pingora_timeout::sleep(delay).await;
     }

@@ -23,8 +23,51 @@ pub struct Session {
     /// The HTTP modules of this request (see
     /// [`ProxyHttp::init_downstream_modules`](crate::ProxyHttp::init_downstream_modules)).
     pub downstream_modules_ctx: HttpModuleCtx,
-    /// A compression ctx for the upstream side, off. Not used by the engine yet: it is here
-    /// for programs that set it, and changes nothing.
+    /// Compression of the upstream response before the proxy's response filters see it; off
+    /// (level 0, no decompression) unless a phase turns it on.
+    ///
+    /// Its usual use is decompression, so that `upstream_response_filter`,
+    /// `upstream_response_body_filter` and the filters after them work on the plain body
+    /// (and the downstream compression module may encode it again for the client). It follows
+    /// the rules of [`ResponseCompressionCtx`], with the request *sent upstream* in the role of
+    /// the client's: it is given that request after `upstream_request_filter`, and a response
+    /// in a coding that request does not accept is decoded. So remove `Accept-Encoding` from
+    /// the upstream request to have every gzip, brotli or zstd response decoded, or keep it to
+    /// decode only codings the upstream was not asked for. Turn it on before the response
+    /// header arrives (in `request_filter` ... `upstream_request_filter`). A body that fails to
+    /// decode is an upstream error: 502 when nothing was sent to the client yet.
+    ///
+    /// ```
+    /// use async_trait::async_trait;
+    /// use pingora_core::upstreams::peer::HttpPeer;
+    /// use pingora_error::Result;
+    /// use pingora_http::RequestHeader;
+    /// use pingora_proxy::{ProxyHttp, Session};
+    ///
+    /// struct Rewriter;
+    ///
+    /// #[async_trait]
+    /// impl ProxyHttp for Rewriter {
+    ///     type CTX = ();
+    ///     fn new_ctx(&self) {}
+    ///
+    ///     async fn upstream_peer(&self, _: &mut Session, _: &mut ()) -> Result<Box<HttpPeer>> {
+    ///         Ok(Box::new(HttpPeer::new("127.0.0.1:8000", false, String::new())))
+    ///     }
+    ///
+    ///     async fn upstream_request_filter(
+    ///         &self,
+    ///         session: &mut Session,
+    ///         upstream_request: &mut RequestHeader,
+    ///         _ctx: &mut (),
+    ///     ) -> Result<()> {
+    ///         // Whatever the origin sends, the body filters get it decoded.
+    ///         session.upstream_compression.adjust_decompression(true);
+    ///         upstream_request.remove_header("Accept-Encoding");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
     pub upstream_compression: ResponseCompressionCtx,
     shutdown: Option<ShutdownWatch>,
     upstream_body_bytes_received: usize,

@@ -1,7 +1,8 @@
 //! End to end through the proxy over loopback with curl downstream and the in-process origin
 //! upstream: response compression with gzip, brotli and zstd on 1 MiB bodies (Content-Length
 //! and chunked), identity for clients that ask for none, per-request control through the
-//! module ctx, and the default `init_downstream_modules` (installed, off).
+//! module ctx, and the default `init_downstream_modules` (installed, off); `Session::upstream_compression`
+//! decoding what the origin encoded, for the filters and the client.
 
 mod common;
 
@@ -10,12 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use common::{checksum, pattern, start_proxy, Origin};
 use pingora_core::modules::http::compression::{ResponseCompression, ResponseCompressionBuilder};
 use pingora_core::modules::http::HttpModules;
 use pingora_core::server::configuration::ServerConf;
 use pingora_core::upstreams::peer::HttpPeer;
 use pingora_error::{Error, Result};
+use pingora_http::RequestHeader;
 use pingora_proxy::{ProxyHttp, Session};
 
 const MIB: usize = 1024 * 1024;
@@ -362,4 +365,162 @@ async fn get_info_reports_ratio_and_time_per_codec() {
         assert_eq!(bytes_in, MIB);
         assert!(bytes_out < MIB / 2);
     }
+}
+
+/// Turns `Session::upstream_compression` decompression on when the query says `decode`
+/// (and `decode-strip` also removes `Accept-Encoding` from the upstream request); records
+/// what `upstream_response_body_filter` saw. With `downstream`, the compression module
+/// encodes at level 6 for the client.
+struct DecodingProxy {
+    origin: SocketAddr,
+    downstream: bool,
+    seen: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+#[async_trait]
+impl ProxyHttp for DecodingProxy {
+    type CTX = Vec<u8>;
+    fn new_ctx(&self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    fn init_downstream_modules(&self, modules: &mut HttpModules) {
+        let level = if self.downstream { 6 } else { 0 };
+        modules.add_module(ResponseCompressionBuilder::enable(level));
+    }
+
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        _ctx: &mut Vec<u8>,
+    ) -> Result<Box<HttpPeer>> {
+        Ok(Box::new(HttpPeer::new(self.origin, false, String::new())))
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        session: &mut Session,
+        upstream_request: &mut RequestHeader,
+        _ctx: &mut Vec<u8>,
+    ) -> Result<()> {
+        let query = upstream_request.uri.query().unwrap_or_default().to_string();
+        if query.contains("decode") {
+            session.upstream_compression.adjust_decompression(true);
+        }
+        if query.contains("strip") {
+            upstream_request.remove_header("Accept-Encoding");
+        }
+        Ok(())
+    }
+
+    fn upstream_response_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut Vec<u8>,
+    ) -> Result<Option<Duration>> {
+        if let Some(piece) = body {
+            ctx.extend_from_slice(piece);
+        }
+        Ok(None)
+    }
+
+    async fn logging(&self, _session: &mut Session, _e: Option<&Error>, ctx: &mut Vec<u8>) {
+        self.seen
+            .lock()
+            .expect("seen lock")
+            .push(std::mem::take(ctx));
+    }
+}
+
+async fn decoding_proxy(downstream: bool) -> (SocketAddr, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let origin = Origin::start().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let inner = DecodingProxy {
+        origin: origin.addr,
+        downstream,
+        seen: seen.clone(),
+    };
+    let (proxy, _) = start_proxy(inner, ServerConf::default()).await;
+    (proxy, seen)
+}
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut out)
+        .expect("valid gzip");
+    out
+}
+
+/// What the body filter saw for the last request.
+fn last_seen(seen: &Mutex<Vec<Vec<u8>>>) -> Vec<u8> {
+    seen.lock()
+        .expect("seen lock")
+        .last()
+        .cloned()
+        .expect("a request was logged")
+}
+
+#[tokio::test]
+async fn upstream_compression_is_off_by_default_and_encoded_bodies_pass_as_they_are() {
+    let (proxy, seen) = decoding_proxy(false).await;
+    let fetched = curl(&[&format!("http://{proxy}/gzip/{MIB}")]).await;
+    assert_eq!(fetched.header("content-encoding"), Some("gzip"));
+    assert_eq!(fetched.header("etag"), Some("\"v1\""));
+    assert_eq!(gunzip(&fetched.body), pattern(MIB));
+    assert_eq!(last_seen(&seen), fetched.body);
+}
+
+#[tokio::test]
+async fn upstream_decompression_gives_the_filters_and_the_client_the_plain_body() {
+    let (proxy, seen) = decoding_proxy(false).await;
+    // The client accepts gzip, but the upstream request no longer does: decoded.
+    let url = format!("http://{proxy}/gzip/{MIB}?decode-strip");
+    let fetched = curl(&["-H", "Accept-Encoding: gzip", &url]).await;
+    assert_eq!(fetched.header("content-encoding"), None);
+    assert_eq!(fetched.header("content-length"), None);
+    assert_eq!(fetched.header("etag"), Some("W/\"v1\""));
+    assert_eq!(checksum(&fetched.body), checksum(&pattern(MIB)));
+    assert_eq!(checksum(&last_seen(&seen)), checksum(&pattern(MIB)));
+
+    // Decompression on, but the upstream was asked for gzip: gzip is what it wanted.
+    let url = format!("http://{proxy}/gzip/{MIB}?decode");
+    let fetched = curl(&["-H", "Accept-Encoding: gzip", &url]).await;
+    assert_eq!(fetched.header("content-encoding"), Some("gzip"));
+    assert_eq!(gunzip(&fetched.body), pattern(MIB));
+}
+
+#[tokio::test]
+async fn decoded_upstream_bodies_are_encoded_again_for_the_client_by_the_module() {
+    let (proxy, seen) = decoding_proxy(true).await;
+    let url = format!("http://{proxy}/gzip/{MIB}?decode-strip");
+    let fetched = curl(&["--compressed", "-H", "Accept-Encoding: br", &url]).await;
+    // Plain for the filters, brotli for the client.
+    assert_eq!(checksum(&last_seen(&seen)), checksum(&pattern(MIB)));
+    assert_eq!(fetched.header("content-encoding"), Some("br"));
+    assert_eq!(checksum(&fetched.body), checksum(&pattern(MIB)));
+}
+
+#[tokio::test]
+async fn an_upstream_body_that_does_not_decode_is_a_502() {
+    let (proxy, _) = decoding_proxy(false).await;
+    let url = format!("http://{proxy}/bad-gzip?decode-strip");
+    let out = tokio::process::Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "20",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ])
+        .arg(&url)
+        .output()
+        .await
+        .expect("run curl");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "502");
 }
