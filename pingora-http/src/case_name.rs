@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::HeaderName;
 use pingora_error::Result;
 
-use crate::title_case::default_spelling;
+use crate::title_case::{default_spelling, well_known};
 use crate::validate;
 
 /// A header name with the exact spelling (letter case) it is written with on the wire.
@@ -111,11 +111,22 @@ impl CaseHeaderName {
         }
     }
 
-    /// Splits into the validated name and the wire spelling, if there is one.
+    /// Splits into the validated name and the wire spelling when it differs from the name's
+    /// default one ([`default_spelling`]): `None` means "write it the default way".
     #[inline]
     pub(crate) fn into_parts(self) -> Result<(HeaderName, Option<Bytes>)> {
         match self.0 {
-            Spelling::Wire(bytes) => Ok((validate::header_name(&bytes)?, Some(bytes))),
+            Spelling::Wire(bytes) => {
+                let (name, is_default) = match well_known(&bytes) {
+                    Some(found) => found,
+                    None => {
+                        let name = validate::header_name(&bytes)?;
+                        // Other names are written in lower case by default.
+                        (name, !bytes.iter().any(u8::is_ascii_uppercase))
+                    }
+                };
+                Ok((name, (!is_default).then_some(bytes)))
+            }
             Spelling::Name(name) => Ok((name, None)),
         }
     }

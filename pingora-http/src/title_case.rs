@@ -1,140 +1,584 @@
 //! The canonical spelling of well-known header names, used when a header has no
 //! recorded wire spelling (it came over HTTP/2, from `http` parts, or by [`http::HeaderName`]).
 
-use http::HeaderName;
+use http::header::{self, HeaderName};
 
-/// The canonical Title-Case spelling of a well-known header name, given the name in
-/// lower case (as [`HeaderName::as_str`] returns it); `None` for any other name.
-///
-/// Well-known means every standard header the `http` crate defines, plus a few
-/// de-facto standard proxy headers (`Keep-Alive`, `Proxy-Connection`,
-/// `X-Forwarded-For`, `X-Forwarded-Host`, `X-Forwarded-Proto`, `X-Real-IP`). Spellings
-/// follow the defining specification where it is not plain Title-Case (`ETag`, `TE`,
-/// `WWW-Authenticate`, `Sec-WebSocket-Key`, ...).
+/// A well-known header name: lower case (as [`HeaderName::as_str`] returns it), its canonical
+/// spelling, and the name itself.
+struct WellKnown {
+    lower: &'static str,
+    title: &'static str,
+    name: HeaderName,
+}
+
+/// Every standard header the `http` crate defines, plus a few de-facto standard proxy
+/// headers (`Keep-Alive`, `Proxy-Connection`, `X-Forwarded-For`, `X-Forwarded-Host`,
+/// `X-Forwarded-Proto`, `X-Real-IP`). Spellings follow the defining specification where it is
+/// not plain Title-Case (`ETag`, `TE`, `WWW-Authenticate`, `Sec-WebSocket-Key`, ...).
+static WELL_KNOWN: [WellKnown; 87] = [
+    WellKnown {
+        lower: "te",
+        title: "TE",
+        name: header::TE,
+    },
+    WellKnown {
+        lower: "age",
+        title: "Age",
+        name: header::AGE,
+    },
+    WellKnown {
+        lower: "dnt",
+        title: "DNT",
+        name: header::DNT,
+    },
+    WellKnown {
+        lower: "via",
+        title: "Via",
+        name: header::VIA,
+    },
+    WellKnown {
+        lower: "date",
+        title: "Date",
+        name: header::DATE,
+    },
+    WellKnown {
+        lower: "etag",
+        title: "ETag",
+        name: header::ETAG,
+    },
+    WellKnown {
+        lower: "from",
+        title: "From",
+        name: header::FROM,
+    },
+    WellKnown {
+        lower: "host",
+        title: "Host",
+        name: header::HOST,
+    },
+    WellKnown {
+        lower: "link",
+        title: "Link",
+        name: header::LINK,
+    },
+    WellKnown {
+        lower: "vary",
+        title: "Vary",
+        name: header::VARY,
+    },
+    WellKnown {
+        lower: "allow",
+        title: "Allow",
+        name: header::ALLOW,
+    },
+    WellKnown {
+        lower: "range",
+        title: "Range",
+        name: header::RANGE,
+    },
+    WellKnown {
+        lower: "accept",
+        title: "Accept",
+        name: header::ACCEPT,
+    },
+    WellKnown {
+        lower: "cookie",
+        title: "Cookie",
+        name: header::COOKIE,
+    },
+    WellKnown {
+        lower: "expect",
+        title: "Expect",
+        name: header::EXPECT,
+    },
+    WellKnown {
+        lower: "origin",
+        title: "Origin",
+        name: header::ORIGIN,
+    },
+    WellKnown {
+        lower: "pragma",
+        title: "Pragma",
+        name: header::PRAGMA,
+    },
+    WellKnown {
+        lower: "server",
+        title: "Server",
+        name: header::SERVER,
+    },
+    WellKnown {
+        lower: "alt-svc",
+        title: "Alt-Svc",
+        name: header::ALT_SVC,
+    },
+    WellKnown {
+        lower: "expires",
+        title: "Expires",
+        name: header::EXPIRES,
+    },
+    WellKnown {
+        lower: "refresh",
+        title: "Refresh",
+        name: header::REFRESH,
+    },
+    WellKnown {
+        lower: "referer",
+        title: "Referer",
+        name: header::REFERER,
+    },
+    WellKnown {
+        lower: "trailer",
+        title: "Trailer",
+        name: header::TRAILER,
+    },
+    WellKnown {
+        lower: "upgrade",
+        title: "Upgrade",
+        name: header::UPGRADE,
+    },
+    WellKnown {
+        lower: "warning",
+        title: "Warning",
+        name: header::WARNING,
+    },
+    WellKnown {
+        lower: "if-range",
+        title: "If-Range",
+        name: header::IF_RANGE,
+    },
+    WellKnown {
+        lower: "if-match",
+        title: "If-Match",
+        name: header::IF_MATCH,
+    },
+    WellKnown {
+        lower: "location",
+        title: "Location",
+        name: header::LOCATION,
+    },
+    WellKnown {
+        lower: "forwarded",
+        title: "Forwarded",
+        name: header::FORWARDED,
+    },
+    WellKnown {
+        lower: "x-real-ip",
+        title: "X-Real-IP",
+        name: HeaderName::from_static("x-real-ip"),
+    },
+    WellKnown {
+        lower: "connection",
+        title: "Connection",
+        name: header::CONNECTION,
+    },
+    WellKnown {
+        lower: "keep-alive",
+        title: "Keep-Alive",
+        name: HeaderName::from_static("keep-alive"),
+    },
+    WellKnown {
+        lower: "set-cookie",
+        title: "Set-Cookie",
+        name: header::SET_COOKIE,
+    },
+    WellKnown {
+        lower: "user-agent",
+        title: "User-Agent",
+        name: header::USER_AGENT,
+    },
+    WellKnown {
+        lower: "retry-after",
+        title: "Retry-After",
+        name: header::RETRY_AFTER,
+    },
+    WellKnown {
+        lower: "content-type",
+        title: "Content-Type",
+        name: header::CONTENT_TYPE,
+    },
+    WellKnown {
+        lower: "cache-status",
+        title: "Cache-Status",
+        name: header::CACHE_STATUS,
+    },
+    WellKnown {
+        lower: "max-forwards",
+        title: "Max-Forwards",
+        name: header::MAX_FORWARDS,
+    },
+    WellKnown {
+        lower: "authorization",
+        title: "Authorization",
+        name: header::AUTHORIZATION,
+    },
+    WellKnown {
+        lower: "accept-ranges",
+        title: "Accept-Ranges",
+        name: header::ACCEPT_RANGES,
+    },
+    WellKnown {
+        lower: "content-range",
+        title: "Content-Range",
+        name: header::CONTENT_RANGE,
+    },
+    WellKnown {
+        lower: "cache-control",
+        title: "Cache-Control",
+        name: header::CACHE_CONTROL,
+    },
+    WellKnown {
+        lower: "if-none-match",
+        title: "If-None-Match",
+        name: header::IF_NONE_MATCH,
+    },
+    WellKnown {
+        lower: "last-modified",
+        title: "Last-Modified",
+        name: header::LAST_MODIFIED,
+    },
+    WellKnown {
+        lower: "accept-charset",
+        title: "Accept-Charset",
+        name: header::ACCEPT_CHARSET,
+    },
+    WellKnown {
+        lower: "content-length",
+        title: "Content-Length",
+        name: header::CONTENT_LENGTH,
+    },
+    WellKnown {
+        lower: "accept-language",
+        title: "Accept-Language",
+        name: header::ACCEPT_LANGUAGE,
+    },
+    WellKnown {
+        lower: "accept-encoding",
+        title: "Accept-Encoding",
+        name: header::ACCEPT_ENCODING,
+    },
+    WellKnown {
+        lower: "public-key-pins",
+        title: "Public-Key-Pins",
+        name: header::PUBLIC_KEY_PINS,
+    },
+    WellKnown {
+        lower: "referrer-policy",
+        title: "Referrer-Policy",
+        name: header::REFERRER_POLICY,
+    },
+    WellKnown {
+        lower: "x-forwarded-for",
+        title: "X-Forwarded-For",
+        name: HeaderName::from_static("x-forwarded-for"),
+    },
+    WellKnown {
+        lower: "x-frame-options",
+        title: "X-Frame-Options",
+        name: header::X_FRAME_OPTIONS,
+    },
+    WellKnown {
+        lower: "content-language",
+        title: "Content-Language",
+        name: header::CONTENT_LANGUAGE,
+    },
+    WellKnown {
+        lower: "content-encoding",
+        title: "Content-Encoding",
+        name: header::CONTENT_ENCODING,
+    },
+    WellKnown {
+        lower: "content-location",
+        title: "Content-Location",
+        name: header::CONTENT_LOCATION,
+    },
+    WellKnown {
+        lower: "proxy-connection",
+        title: "Proxy-Connection",
+        name: HeaderName::from_static("proxy-connection"),
+    },
+    WellKnown {
+        lower: "www-authenticate",
+        title: "WWW-Authenticate",
+        name: header::WWW_AUTHENTICATE,
+    },
+    WellKnown {
+        lower: "x-xss-protection",
+        title: "X-XSS-Protection",
+        name: header::X_XSS_PROTECTION,
+    },
+    WellKnown {
+        lower: "x-forwarded-host",
+        title: "X-Forwarded-Host",
+        name: HeaderName::from_static("x-forwarded-host"),
+    },
+    WellKnown {
+        lower: "cdn-cache-control",
+        title: "CDN-Cache-Control",
+        name: header::CDN_CACHE_CONTROL,
+    },
+    WellKnown {
+        lower: "if-modified-since",
+        title: "If-Modified-Since",
+        name: header::IF_MODIFIED_SINCE,
+    },
+    WellKnown {
+        lower: "sec-websocket-key",
+        title: "Sec-WebSocket-Key",
+        name: header::SEC_WEBSOCKET_KEY,
+    },
+    WellKnown {
+        lower: "transfer-encoding",
+        title: "Transfer-Encoding",
+        name: header::TRANSFER_ENCODING,
+    },
+    WellKnown {
+        lower: "x-forwarded-proto",
+        title: "X-Forwarded-Proto",
+        name: HeaderName::from_static("x-forwarded-proto"),
+    },
+    WellKnown {
+        lower: "proxy-authenticate",
+        title: "Proxy-Authenticate",
+        name: header::PROXY_AUTHENTICATE,
+    },
+    WellKnown {
+        lower: "content-disposition",
+        title: "Content-Disposition",
+        name: header::CONTENT_DISPOSITION,
+    },
+    WellKnown {
+        lower: "if-unmodified-since",
+        title: "If-Unmodified-Since",
+        name: header::IF_UNMODIFIED_SINCE,
+    },
+    WellKnown {
+        lower: "proxy-authorization",
+        title: "Proxy-Authorization",
+        name: header::PROXY_AUTHORIZATION,
+    },
+    WellKnown {
+        lower: "sec-websocket-accept",
+        title: "Sec-WebSocket-Accept",
+        name: header::SEC_WEBSOCKET_ACCEPT,
+    },
+    WellKnown {
+        lower: "sec-websocket-version",
+        title: "Sec-WebSocket-Version",
+        name: header::SEC_WEBSOCKET_VERSION,
+    },
+    WellKnown {
+        lower: "access-control-max-age",
+        title: "Access-Control-Max-Age",
+        name: header::ACCESS_CONTROL_MAX_AGE,
+    },
+    WellKnown {
+        lower: "sec-websocket-protocol",
+        title: "Sec-WebSocket-Protocol",
+        name: header::SEC_WEBSOCKET_PROTOCOL,
+    },
+    WellKnown {
+        lower: "x-dns-prefetch-control",
+        title: "X-DNS-Prefetch-Control",
+        name: header::X_DNS_PREFETCH_CONTROL,
+    },
+    WellKnown {
+        lower: "x-content-type-options",
+        title: "X-Content-Type-Options",
+        name: header::X_CONTENT_TYPE_OPTIONS,
+    },
+    WellKnown {
+        lower: "content-security-policy",
+        title: "Content-Security-Policy",
+        name: header::CONTENT_SECURITY_POLICY,
+    },
+    WellKnown {
+        lower: "sec-websocket-extensions",
+        title: "Sec-WebSocket-Extensions",
+        name: header::SEC_WEBSOCKET_EXTENSIONS,
+    },
+    WellKnown {
+        lower: "strict-transport-security",
+        title: "Strict-Transport-Security",
+        name: header::STRICT_TRANSPORT_SECURITY,
+    },
+    WellKnown {
+        lower: "upgrade-insecure-requests",
+        title: "Upgrade-Insecure-Requests",
+        name: header::UPGRADE_INSECURE_REQUESTS,
+    },
+    WellKnown {
+        lower: "access-control-allow-origin",
+        title: "Access-Control-Allow-Origin",
+        name: header::ACCESS_CONTROL_ALLOW_ORIGIN,
+    },
+    WellKnown {
+        lower: "public-key-pins-report-only",
+        title: "Public-Key-Pins-Report-Only",
+        name: header::PUBLIC_KEY_PINS_REPORT_ONLY,
+    },
+    WellKnown {
+        lower: "access-control-allow-headers",
+        title: "Access-Control-Allow-Headers",
+        name: header::ACCESS_CONTROL_ALLOW_HEADERS,
+    },
+    WellKnown {
+        lower: "access-control-allow-methods",
+        title: "Access-Control-Allow-Methods",
+        name: header::ACCESS_CONTROL_ALLOW_METHODS,
+    },
+    WellKnown {
+        lower: "access-control-request-method",
+        title: "Access-Control-Request-Method",
+        name: header::ACCESS_CONTROL_REQUEST_METHOD,
+    },
+    WellKnown {
+        lower: "access-control-expose-headers",
+        title: "Access-Control-Expose-Headers",
+        name: header::ACCESS_CONTROL_EXPOSE_HEADERS,
+    },
+    WellKnown {
+        lower: "access-control-request-headers",
+        title: "Access-Control-Request-Headers",
+        name: header::ACCESS_CONTROL_REQUEST_HEADERS,
+    },
+    WellKnown {
+        lower: "access-control-allow-credentials",
+        title: "Access-Control-Allow-Credentials",
+        name: header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+    },
+    WellKnown {
+        lower: "content-security-policy-report-only",
+        title: "Content-Security-Policy-Report-Only",
+        name: header::CONTENT_SECURITY_POLICY_REPORT_ONLY,
+    },
+];
+
+/// The index in [`WELL_KNOWN`] of the one name that `bytes` can be, judged by its length and
+/// its first and last bytes in lower case (two names share a key and are told apart by byte
+/// 21); the caller confirms with one comparison. This runs once per header line parsed and
+/// once per line written, so it must be cheap.
 #[inline]
-pub(crate) fn title_case(lower: &str) -> Option<&'static str> {
-    // This runs once per header line written, so it must be cheap: (length, first byte,
-    // last byte) singles out one candidate (two share a key and are told apart by byte
-    // 21), and one comparison confirms it.
-    let bytes = lower.as_bytes();
+fn candidate(bytes: &[u8]) -> Option<usize> {
     let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
         return None;
     };
-    let (candidate, title) = match (bytes.len(), first, last) {
-        (2, b't', b'e') => ("te", "TE"),
-        (3, b'a', b'e') => ("age", "Age"),
-        (3, b'd', b't') => ("dnt", "DNT"),
-        (3, b'v', b'a') => ("via", "Via"),
-        (4, b'd', b'e') => ("date", "Date"),
-        (4, b'e', b'g') => ("etag", "ETag"),
-        (4, b'f', b'm') => ("from", "From"),
-        (4, b'h', b't') => ("host", "Host"),
-        (4, b'l', b'k') => ("link", "Link"),
-        (4, b'v', b'y') => ("vary", "Vary"),
-        (5, b'a', b'w') => ("allow", "Allow"),
-        (5, b'r', b'e') => ("range", "Range"),
-        (6, b'a', b't') => ("accept", "Accept"),
-        (6, b'c', b'e') => ("cookie", "Cookie"),
-        (6, b'e', b't') => ("expect", "Expect"),
-        (6, b'o', b'n') => ("origin", "Origin"),
-        (6, b'p', b'a') => ("pragma", "Pragma"),
-        (6, b's', b'r') => ("server", "Server"),
-        (7, b'a', b'c') => ("alt-svc", "Alt-Svc"),
-        (7, b'e', b's') => ("expires", "Expires"),
-        (7, b'r', b'h') => ("refresh", "Refresh"),
-        (7, b'r', b'r') => ("referer", "Referer"),
-        (7, b't', b'r') => ("trailer", "Trailer"),
-        (7, b'u', b'e') => ("upgrade", "Upgrade"),
-        (7, b'w', b'g') => ("warning", "Warning"),
-        (8, b'i', b'e') => ("if-range", "If-Range"),
-        (8, b'i', b'h') => ("if-match", "If-Match"),
-        (8, b'l', b'n') => ("location", "Location"),
-        (9, b'f', b'd') => ("forwarded", "Forwarded"),
-        (9, b'x', b'p') => ("x-real-ip", "X-Real-IP"),
-        (10, b'c', b'n') => ("connection", "Connection"),
-        (10, b'k', b'e') => ("keep-alive", "Keep-Alive"),
-        (10, b's', b'e') => ("set-cookie", "Set-Cookie"),
-        (10, b'u', b't') => ("user-agent", "User-Agent"),
-        (11, b'r', b'r') => ("retry-after", "Retry-After"),
-        (12, b'c', b'e') => ("content-type", "Content-Type"),
-        (12, b'c', b's') => ("cache-status", "Cache-Status"),
-        (12, b'm', b's') => ("max-forwards", "Max-Forwards"),
-        (13, b'a', b'n') => ("authorization", "Authorization"),
-        (13, b'a', b's') => ("accept-ranges", "Accept-Ranges"),
-        (13, b'c', b'e') => ("content-range", "Content-Range"),
-        (13, b'c', b'l') => ("cache-control", "Cache-Control"),
-        (13, b'i', b'h') => ("if-none-match", "If-None-Match"),
-        (13, b'l', b'd') => ("last-modified", "Last-Modified"),
-        (14, b'a', b't') => ("accept-charset", "Accept-Charset"),
-        (14, b'c', b'h') => ("content-length", "Content-Length"),
-        (15, b'a', b'e') => ("accept-language", "Accept-Language"),
-        (15, b'a', b'g') => ("accept-encoding", "Accept-Encoding"),
-        (15, b'p', b's') => ("public-key-pins", "Public-Key-Pins"),
-        (15, b'r', b'y') => ("referrer-policy", "Referrer-Policy"),
-        (15, b'x', b'r') => ("x-forwarded-for", "X-Forwarded-For"),
-        (15, b'x', b's') => ("x-frame-options", "X-Frame-Options"),
-        (16, b'c', b'e') => ("content-language", "Content-Language"),
-        (16, b'c', b'g') => ("content-encoding", "Content-Encoding"),
-        (16, b'c', b'n') => ("content-location", "Content-Location"),
-        (16, b'p', b'n') => ("proxy-connection", "Proxy-Connection"),
-        (16, b'w', b'e') => ("www-authenticate", "WWW-Authenticate"),
-        (16, b'x', b'n') => ("x-xss-protection", "X-XSS-Protection"),
-        (16, b'x', b't') => ("x-forwarded-host", "X-Forwarded-Host"),
-        (17, b'c', b'l') => ("cdn-cache-control", "CDN-Cache-Control"),
-        (17, b'i', b'e') => ("if-modified-since", "If-Modified-Since"),
-        (17, b's', b'y') => ("sec-websocket-key", "Sec-WebSocket-Key"),
-        (17, b't', b'g') => ("transfer-encoding", "Transfer-Encoding"),
-        (17, b'x', b'o') => ("x-forwarded-proto", "X-Forwarded-Proto"),
-        (18, b'p', b'e') => ("proxy-authenticate", "Proxy-Authenticate"),
-        (19, b'c', b'n') => ("content-disposition", "Content-Disposition"),
-        (19, b'i', b'e') => ("if-unmodified-since", "If-Unmodified-Since"),
-        (19, b'p', b'n') => ("proxy-authorization", "Proxy-Authorization"),
-        (20, b's', b't') => ("sec-websocket-accept", "Sec-WebSocket-Accept"),
-        (21, b's', b'n') => ("sec-websocket-version", "Sec-WebSocket-Version"),
-        (22, b'a', b'e') => ("access-control-max-age", "Access-Control-Max-Age"),
-        (22, b's', b'l') => ("sec-websocket-protocol", "Sec-WebSocket-Protocol"),
-        (22, b'x', b'l') => ("x-dns-prefetch-control", "X-DNS-Prefetch-Control"),
-        (22, b'x', b's') => ("x-content-type-options", "X-Content-Type-Options"),
-        (23, b'c', b'y') => ("content-security-policy", "Content-Security-Policy"),
-        (24, b's', b's') => ("sec-websocket-extensions", "Sec-WebSocket-Extensions"),
-        (25, b's', b'y') => ("strict-transport-security", "Strict-Transport-Security"),
-        (25, b'u', b's') => ("upgrade-insecure-requests", "Upgrade-Insecure-Requests"),
-        (27, b'a', b'n') => ("access-control-allow-origin", "Access-Control-Allow-Origin"),
-        (27, b'p', b'y') => ("public-key-pins-report-only", "Public-Key-Pins-Report-Only"),
-        (28, b'a', b's') => match lower.as_bytes()[21] {
-            b'h' => (
-                "access-control-allow-headers",
-                "Access-Control-Allow-Headers",
-            ),
-            b'm' => (
-                "access-control-allow-methods",
-                "Access-Control-Allow-Methods",
-            ),
+    // `| 0x20` lower-cases letters; other bytes may map to anything, which the caller's
+    // comparison rejects.
+    let index = match (bytes.len(), first | 0x20, last | 0x20) {
+        (2, b't', b'e') => 0,
+        (3, b'a', b'e') => 1,
+        (3, b'd', b't') => 2,
+        (3, b'v', b'a') => 3,
+        (4, b'd', b'e') => 4,
+        (4, b'e', b'g') => 5,
+        (4, b'f', b'm') => 6,
+        (4, b'h', b't') => 7,
+        (4, b'l', b'k') => 8,
+        (4, b'v', b'y') => 9,
+        (5, b'a', b'w') => 10,
+        (5, b'r', b'e') => 11,
+        (6, b'a', b't') => 12,
+        (6, b'c', b'e') => 13,
+        (6, b'e', b't') => 14,
+        (6, b'o', b'n') => 15,
+        (6, b'p', b'a') => 16,
+        (6, b's', b'r') => 17,
+        (7, b'a', b'c') => 18,
+        (7, b'e', b's') => 19,
+        (7, b'r', b'h') => 20,
+        (7, b'r', b'r') => 21,
+        (7, b't', b'r') => 22,
+        (7, b'u', b'e') => 23,
+        (7, b'w', b'g') => 24,
+        (8, b'i', b'e') => 25,
+        (8, b'i', b'h') => 26,
+        (8, b'l', b'n') => 27,
+        (9, b'f', b'd') => 28,
+        (9, b'x', b'p') => 29,
+        (10, b'c', b'n') => 30,
+        (10, b'k', b'e') => 31,
+        (10, b's', b'e') => 32,
+        (10, b'u', b't') => 33,
+        (11, b'r', b'r') => 34,
+        (12, b'c', b'e') => 35,
+        (12, b'c', b's') => 36,
+        (12, b'm', b's') => 37,
+        (13, b'a', b'n') => 38,
+        (13, b'a', b's') => 39,
+        (13, b'c', b'e') => 40,
+        (13, b'c', b'l') => 41,
+        (13, b'i', b'h') => 42,
+        (13, b'l', b'd') => 43,
+        (14, b'a', b't') => 44,
+        (14, b'c', b'h') => 45,
+        (15, b'a', b'e') => 46,
+        (15, b'a', b'g') => 47,
+        (15, b'p', b's') => 48,
+        (15, b'r', b'y') => 49,
+        (15, b'x', b'r') => 50,
+        (15, b'x', b's') => 51,
+        (16, b'c', b'e') => 52,
+        (16, b'c', b'g') => 53,
+        (16, b'c', b'n') => 54,
+        (16, b'p', b'n') => 55,
+        (16, b'w', b'e') => 56,
+        (16, b'x', b'n') => 57,
+        (16, b'x', b't') => 58,
+        (17, b'c', b'l') => 59,
+        (17, b'i', b'e') => 60,
+        (17, b's', b'y') => 61,
+        (17, b't', b'g') => 62,
+        (17, b'x', b'o') => 63,
+        (18, b'p', b'e') => 64,
+        (19, b'c', b'n') => 65,
+        (19, b'i', b'e') => 66,
+        (19, b'p', b'n') => 67,
+        (20, b's', b't') => 68,
+        (21, b's', b'n') => 69,
+        (22, b'a', b'e') => 70,
+        (22, b's', b'l') => 71,
+        (22, b'x', b'l') => 72,
+        (22, b'x', b's') => 73,
+        (23, b'c', b'y') => 74,
+        (24, b's', b's') => 75,
+        (25, b's', b'y') => 76,
+        (25, b'u', b's') => 77,
+        (27, b'a', b'n') => 78,
+        (27, b'p', b'y') => 79,
+        (28, b'a', b's') => match bytes[21] | 0x20 {
+            b'h' => 80,
+            b'm' => 81,
             _ => return None,
         },
-        (29, b'a', b'd') => (
-            "access-control-request-method",
-            "Access-Control-Request-Method",
-        ),
-        (29, b'a', b's') => (
-            "access-control-expose-headers",
-            "Access-Control-Expose-Headers",
-        ),
-        (30, b'a', b's') => (
-            "access-control-request-headers",
-            "Access-Control-Request-Headers",
-        ),
-        (32, b'a', b's') => (
-            "access-control-allow-credentials",
-            "Access-Control-Allow-Credentials",
-        ),
-        (35, b'c', b'y') => (
-            "content-security-policy-report-only",
-            "Content-Security-Policy-Report-Only",
-        ),
+        (29, b'a', b'd') => 82,
+        (29, b'a', b's') => 83,
+        (30, b'a', b's') => 84,
+        (32, b'a', b's') => 85,
+        (35, b'c', b'y') => 86,
         _ => return None,
     };
-    (candidate == lower).then_some(title)
+    Some(index)
+}
+
+/// The canonical Title-Case spelling of a well-known header name, given the name in
+/// lower case (as [`HeaderName::as_str`] returns it); `None` for any other name.
+#[inline]
+pub(crate) fn title_case(lower: &str) -> Option<&'static str> {
+    let entry = &WELL_KNOWN[candidate(lower.as_bytes())?];
+    (entry.lower == lower).then_some(entry.title)
+}
+
+/// For a header name as spelled on the wire, when it is a well-known name: the name, and
+/// whether `wire` is its canonical spelling (so there is no spelling to remember). `None`
+/// for any other name, valid or not.
+#[inline]
+pub(crate) fn well_known(wire: &[u8]) -> Option<(HeaderName, bool)> {
+    let entry = &WELL_KNOWN[candidate(wire)?];
+    if wire == entry.title.as_bytes() {
+        return Some((entry.name.clone(), true));
+    }
+    wire.eq_ignore_ascii_case(entry.lower.as_bytes())
+        .then(|| (entry.name.clone(), false))
 }
 
 /// The spelling a header name gets on the wire when none was recorded: the
@@ -358,6 +802,38 @@ mod tests {
             assert_eq!(title.to_ascii_lowercase(), lower);
             assert!(title.as_bytes()[0].is_ascii_uppercase(), "{title}");
         }
+    }
+
+    #[test]
+    fn every_well_known_entry_agrees_with_the_http_crate() {
+        for entry in &WELL_KNOWN {
+            assert_eq!(entry.name.as_str(), entry.lower);
+            assert_eq!(
+                HeaderName::from_bytes(entry.lower.as_bytes()).unwrap(),
+                entry.name
+            );
+            assert!(entry.title.eq_ignore_ascii_case(entry.lower));
+            assert_eq!(title_case(entry.lower), Some(entry.title));
+        }
+    }
+
+    #[test]
+    fn wire_spellings_of_well_known_names_are_recognised_in_any_case() {
+        for entry in &WELL_KNOWN {
+            let name = Some(entry.name.clone());
+            let found = well_known(entry.title.as_bytes());
+            assert_eq!(found, name.clone().map(|n| (n, true)), "{}", entry.title);
+            let upper = entry.lower.to_ascii_uppercase();
+            let is_title = upper == entry.title; // TE, DNT
+            assert_eq!(well_known(upper.as_bytes()), name.map(|n| (n, is_title)));
+        }
+        assert_eq!(well_known(b"cOnTeNt-LeNgTh"), Some((CONTENT_LENGTH, false)));
+        assert_eq!(well_known(b"X-Custom"), None);
+        assert_eq!(well_known(b""), None);
+        // Same length and ends as a well-known name, but not it: left to full validation.
+        assert_eq!(well_known(b"Content-Lengzh"), None);
+        assert_eq!(well_known(b"Content\x00Length"), None);
+        assert_eq!(well_known(b"Access-Control-Allow-Xeaders"), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use pingora_error::Result;
 
 use crate::case_name::IntoCaseHeaderName;
 use crate::spellings::{too_many_headers, Spellings};
-use crate::title_case::{default_spelling, title_case};
+use crate::title_case::title_case;
 use crate::validate;
 
 /// The spellings of the header names of one header map.
@@ -93,17 +93,16 @@ impl WireNames {
         removed
     }
 
+    /// Stores `spelling` for `name`, or forgets any stored one when it is `None` (the default).
     #[inline]
     fn record(&mut self, name: &HeaderName, spelling: Option<Bytes>) -> Result<()> {
         if !self.tracking {
             return Ok(());
         }
         match spelling {
-            Some(spelling) if spelling != default_spelling(name) => {
-                self.spellings.set(name, spelling)?;
-            }
+            Some(spelling) => self.spellings.set(name, spelling)?,
             // The default form is what gets written when nothing is stored.
-            _ => {
+            None => {
                 if !self.spellings.is_empty() {
                     self.spellings.clear(name);
                 }
