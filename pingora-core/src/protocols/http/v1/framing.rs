@@ -7,7 +7,8 @@ use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use pingora_http::ResponseHeader;
 
 use super::body::BodyWriter;
-use http::{HeaderMap, Version};
+use http::header::GetAll;
+use http::{HeaderMap, HeaderValue, Version};
 use pingora_error::{Error, ErrorType, Result};
 
 /// The framing a head declares for its body.
@@ -41,9 +42,13 @@ fn list_elements<'a>(
     headers: &'a HeaderMap,
     name: &'a http::HeaderName,
 ) -> impl Iterator<Item = &'a [u8]> + 'a {
-    headers
-        .get_all(name)
-        .iter()
+    elements(headers.get_all(name))
+}
+
+/// [`list_elements`] of lines already looked up.
+fn elements(lines: GetAll<'_, HeaderValue>) -> impl Iterator<Item = &'_ [u8]> {
+    lines
+        .into_iter()
         .flat_map(|value| value.as_bytes().split(|&b| b == b','))
         .map(|element| element.trim_ascii())
         .filter(|element| !element.is_empty())
@@ -57,11 +62,10 @@ pub(crate) fn connection_has(headers: &HeaderMap, token: &str) -> bool {
 
 /// The value of `Content-Length`, if present. Every value (over all lines and list elements)
 /// must be the same run of digits; anything else is `InvalidHTTPHeader`.
-fn content_length(headers: &HeaderMap) -> Result<Option<u64>> {
+fn content_length(lines: GetAll<'_, HeaderValue>) -> Result<Option<u64>> {
     let mut found: Option<u64> = None;
-    let values = headers.get_all(CONTENT_LENGTH);
     let mut any_line = false;
-    for value in values.iter() {
+    for value in lines.iter() {
         any_line = true;
         for element in value.as_bytes().split(|&b| b == b',') {
             let element = element.trim_ascii();
@@ -95,13 +99,13 @@ fn content_length(headers: &HeaderMap) -> Result<Option<u64>> {
 /// it ends in a single `chunked`. An unknown coding is `HTTPStatus(501)` when
 /// `unknown_is_501` (requests) else `InvalidHTTPHeader`; a known list that does not end in
 /// `chunked`, or repeats it, is `InvalidHTTPHeader`.
-fn transfer_encoding(headers: &HeaderMap, unknown_is_501: bool) -> Result<Option<()>> {
-    if !headers.contains_key(TRANSFER_ENCODING) {
+fn transfer_encoding(lines: GetAll<'_, HeaderValue>, unknown_is_501: bool) -> Result<Option<()>> {
+    if lines.iter().next().is_none() {
         return Ok(None);
     }
     let mut last_is_chunked = false;
     let mut any = false;
-    for coding in list_elements(headers, &TRANSFER_ENCODING) {
+    for coding in elements(lines) {
         any = true;
         if last_is_chunked {
             return invalid("chunked is not the final transfer coding");
@@ -146,17 +150,20 @@ pub(crate) fn response_framing(version: Version, headers: &HeaderMap) -> Result<
 }
 
 fn message_framing(version: Version, headers: &HeaderMap, is_request: bool) -> Result<Framing> {
-    let has_te = headers.contains_key(TRANSFER_ENCODING);
-    if has_te && headers.contains_key(CONTENT_LENGTH) {
+    // Each header looked up once: this runs for every message in both directions.
+    let te_lines = headers.get_all(TRANSFER_ENCODING);
+    let length_lines = headers.get_all(CONTENT_LENGTH);
+    let has_te = te_lines.iter().next().is_some();
+    if has_te && length_lines.iter().next().is_some() {
         return invalid("both Content-Length and Transfer-Encoding");
     }
     if has_te && version == Version::HTTP_10 {
         return invalid("Transfer-Encoding in an HTTP/1.0 message");
     }
-    if transfer_encoding(headers, is_request)?.is_some() {
+    if transfer_encoding(te_lines, is_request)?.is_some() {
         return Ok(Framing::Chunked);
     }
-    Ok(match content_length(headers)? {
+    Ok(match content_length(length_lines)? {
         Some(length) => Framing::ContentLength(length),
         None => Framing::Unframed,
     })
@@ -204,7 +211,7 @@ pub(crate) fn response_writer(
         }
         return Ok((BodyWriter::UntilClose, true));
     }
-    match content_length(&header.headers)? {
+    match content_length(header.headers.get_all(CONTENT_LENGTH))? {
         Some(left) => Ok((BodyWriter::ContentLength { left }, false)),
         None if client_11 => {
             header.insert_header(TRANSFER_ENCODING, "chunked")?;
