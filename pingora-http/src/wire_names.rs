@@ -5,6 +5,7 @@ use bytes::{BufMut, Bytes};
 use http::header::AsHeaderName;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use pingora_error::Result;
+use smallvec::SmallVec;
 
 use crate::case_name::IntoCaseHeaderName;
 use crate::spellings::{too_many_headers, Spellings};
@@ -77,7 +78,8 @@ impl WireNames {
         Ok(())
     }
 
-    /// Removes every value of `name` and its spelling; returns the first value.
+    /// Removes every value of `name` and its spelling; returns the first value. The other
+    /// headers keep their order.
     pub(crate) fn remove<'a, N: ?Sized>(
         &mut self,
         headers: &mut HeaderMap,
@@ -86,7 +88,7 @@ impl WireNames {
     where
         &'a N: 'a + AsHeaderName,
     {
-        let removed = headers.remove(name);
+        let removed = remove_in_order(headers, name);
         if !self.spellings.is_empty() {
             self.spellings.clear_removed(name, headers);
         }
@@ -155,6 +157,57 @@ impl WireNames {
     }
 }
 
+/// Removes every value of `name` from `headers`, returning the first, without moving any
+/// other header.
+///
+/// `HeaderMap::remove` fills the hole with the map's last header, which would send that header
+/// out earlier than it came (nginx, for one, writes its hop-by-hop `Connection` between
+/// `Last-Modified` and `ETag`). So when that happened, the headers from the hole on are taken
+/// out, last first (each is then the map's last, so taking it out moves nothing), and appended
+/// again in their order. Removing the last header, or a missing one, costs nothing extra.
+fn remove_in_order<K: AsHeaderName>(headers: &mut HeaderMap, name: K) -> Option<HeaderValue> {
+    let last = headers.keys().last()?.clone();
+    let removed = headers.remove(name)?;
+    let Some(hole) = headers.keys().position(|key| *key == last) else {
+        // The last header was the one removed.
+        return Some(removed);
+    };
+    if hole + 1 == headers.keys_len() {
+        // The removed header was just before the last one, which now ends the map as before.
+        return Some(removed);
+    }
+    // Every value from the hole on, in map order: the moved header first, then the ones that
+    // followed the removed header (values of one name come out together). Usually two or
+    // three: held on the stack.
+    let mut tail: SmallVec<[(HeaderName, HeaderValue); 4]> = SmallVec::new();
+    let mut entry = 0;
+    let mut previous: Option<&HeaderName> = None;
+    for (key, value) in headers.iter() {
+        if previous.is_some_and(|p| p != key) {
+            entry += 1;
+        }
+        previous = Some(key);
+        if entry >= hole {
+            tail.push((key.clone(), value.clone()));
+        }
+    }
+    // Out last first, one name at a time (a name's values are adjacent in `tail`).
+    for at in (0..tail.len()).rev() {
+        if at == 0 || tail[at - 1].0 != tail[at].0 {
+            headers.remove(&tail[at].0);
+        }
+    }
+    // The moved header goes back to the end, where it came from.
+    let moved = tail.iter().take_while(|(key, _)| *key == last).count();
+    tail.rotate_left(moved);
+    for (key, value) in tail {
+        headers
+            .try_append(key, value)
+            .expect("re-adding headers the map held a moment ago fits in it");
+    }
+    Some(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +217,36 @@ mod tests {
         let mut buf = BytesMut::new();
         names.write_h1(headers, &mut buf);
         String::from_utf8(buf.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn removing_a_header_moves_no_other() {
+        let names = ["a", "b", "c", "d", "e"];
+        for removed in names {
+            let mut wire = WireNames::tracking();
+            let mut headers = HeaderMap::new();
+            for name in names {
+                wire.append(&mut headers, name, "1").unwrap();
+            }
+            // Second values, so that whole runs of values must move together.
+            wire.append(&mut headers, "e", "2").unwrap();
+            wire.append(&mut headers, "b", "2").unwrap();
+            assert_eq!(
+                wire.remove(&mut headers, removed)
+                    .map(|v| v.to_str().unwrap().to_owned()),
+                Some("1".to_owned())
+            );
+            let mut expected = String::new();
+            for name in names.iter().filter(|n| **n != removed) {
+                expected.push_str(&format!("{name}: 1\r\n"));
+                if *name == "b" || *name == "e" {
+                    expected.push_str(&format!("{name}: 2\r\n"));
+                }
+            }
+            assert_eq!(written(&wire, &headers), expected, "removing {removed}");
+        }
+        let mut headers = HeaderMap::new();
+        assert_eq!(WireNames::tracking().remove(&mut headers, "x"), None);
     }
 
     #[test]

@@ -240,11 +240,14 @@ async fn header_case_and_order_are_kept_and_hop_by_hop_headers_are_dropped() {
         s.proxy,
         b"GET /head HTTP/1.1\r\nHost: origin\r\nX-Mixed-CASE: 1\r\nConnection: close, X-Hop\r\n\
           X-Hop: secret\r\nKeep-Alive: timeout=5\r\nTE: gzip, trailers\r\nProxy-Connection: keep-alive\r\n\
-          Upgrade: h2c\r\nx-lower: 2\r\n\r\n",
+          Upgrade: h2c\r\nx-lower: 2\r\nX-After: 3\r\nX-Last: 4\r\n\r\n",
     )
     .await;
     let body = response.split("\r\n\r\n").nth(1).expect("a body");
-    assert_eq!(body, "Host: origin\r\nX-Mixed-CASE: 1\r\nx-lower: 2\r\n");
+    assert_eq!(
+        body,
+        "Host: origin\r\nX-Mixed-CASE: 1\r\nx-lower: 2\r\nX-After: 3\r\nX-Last: 4\r\n"
+    );
     assert!(response.contains("Connection: close\r\n"));
 }
 

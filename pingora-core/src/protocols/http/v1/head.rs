@@ -146,23 +146,61 @@ fn invalid(etype: ErrorType, context: impl Into<String>) -> Box<Error> {
     Error::explain(etype, context.into())
 }
 
-/// Turns a head into its headers: appends every recorded span of `head` to `add`.
+/// Whether a header name (any case) is one of those that describe the connection rather than
+/// the message: `Connection`, `Keep-Alive`, `Proxy-Connection`, `TE`, `Transfer-Encoding`,
+/// `Upgrade`.
+fn is_connection_level(name: &[u8]) -> bool {
+    let candidate: &[u8] = match name.len() {
+        2 => b"te",
+        7 => b"upgrade",
+        10 if name[0] | 0x20 == b'c' => b"connection",
+        10 => b"keep-alive",
+        16 => b"proxy-connection",
+        17 => b"transfer-encoding",
+        _ => return false,
+    };
+    name.eq_ignore_ascii_case(candidate)
+}
+
+/// Turns a head into its headers: appends every recorded span of `head` to `add`, the
+/// connection-level ones ([`is_connection_level`]) last.
+///
+/// RFC 9110 §5.3 makes the order of lines with different names insignificant, but a proxy
+/// keeps it anyway; yet it must drop those connection-level lines, and a header map can only
+/// drop a header cheaply when it is the last one (otherwise the map's last header takes its
+/// place, and keeping the order means moving every header after it). Browsers send
+/// `Connection` second and nginx sends it sixth of eight, so the lines a proxy drops go to the
+/// end here, in their own order, and every other line keeps its place.
 fn add_headers(
     head: &Bytes,
     spans: &[HeaderSpan],
     mut add: impl FnMut(CaseHeaderName, HeaderValue) -> Result<bool>,
 ) -> Result<()> {
-    for span in spans {
-        let name = CaseHeaderName::new(head.slice(span.name.0..span.name.1));
-        let value = HeaderValue::from_maybe_shared(head.slice(span.value.0..span.value.1))
-            .map_err(|_| {
-                invalid(
-                    ErrorType::InvalidHTTPHeader,
-                    "header value has a control byte",
-                )
-            })?;
-        add(name, value)?;
+    let connection_level =
+        |span: &&HeaderSpan| is_connection_level(&head[span.name.0..span.name.1]);
+    let message_level = spans.iter().filter(|span| !connection_level(span));
+    for span in message_level.chain(spans.iter().filter(connection_level)) {
+        add_header(head, span, &mut add)?;
     }
+    Ok(())
+}
+
+/// Appends the header line at `span` of `head` to `add`, sharing the head's bytes.
+#[inline]
+fn add_header(
+    head: &Bytes,
+    span: &HeaderSpan,
+    add: &mut impl FnMut(CaseHeaderName, HeaderValue) -> Result<bool>,
+) -> Result<()> {
+    let name = CaseHeaderName::new(head.slice(span.name.0..span.name.1));
+    let value =
+        HeaderValue::from_maybe_shared(head.slice(span.value.0..span.value.1)).map_err(|_| {
+            invalid(
+                ErrorType::InvalidHTTPHeader,
+                "header value has a control byte",
+            )
+        })?;
+    add(name, value)?;
     Ok(())
 }
 
@@ -404,6 +442,63 @@ mod tests {
 
     fn status_of(raw: &[u8]) -> Option<ErrorType> {
         request(raw).err().map(|e| e.etype().clone())
+    }
+
+    #[test]
+    fn connection_level_lines_are_added_last_and_the_rest_keep_their_order() {
+        let req = request(
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, TE\r\nAccept: */*\r\n\
+              TE: trailers\r\nX-A: 1\r\nconnection: x-a\r\nX-B: 2\r\n\r\n",
+        )
+        .unwrap()
+        .unwrap();
+        let lines: Vec<(String, String)> = req
+            .case_header_iter()
+            .map(|(name, value)| {
+                let name = String::from_utf8_lossy(name).into_owned();
+                (name, value.to_str().unwrap().to_owned())
+            })
+            .collect();
+        let expected = [
+            ("Host", "x"),
+            ("Accept", "*/*"),
+            ("X-A", "1"),
+            ("X-B", "2"),
+            // Both Connection lines, in their order, under the spelling seen last.
+            ("connection", "keep-alive, TE"),
+            ("connection", "x-a"),
+            ("TE", "trailers"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(lines, expected);
+    }
+
+    #[test]
+    fn connection_level_names_are_recognised_in_any_case_and_only_them() {
+        for name in [
+            "Connection",
+            "KEEP-ALIVE",
+            "proxy-connection",
+            "te",
+            "Transfer-Encoding",
+            "Upgrade",
+        ] {
+            assert!(is_connection_level(name.as_bytes()), "{name}");
+        }
+        for name in [
+            "tf",
+            "upgradx",
+            "connectiox",
+            "keep-alivx",
+            "X-Upgrade",
+            "Host",
+            "",
+        ] {
+            assert!(!is_connection_level(name.as_bytes()), "{name}");
+        }
     }
 
     #[test]
