@@ -77,6 +77,7 @@ async fn every_request_framing_rule_gives_its_status_and_connection_state() {
         ("final coding not chunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n".to_vec(), BAD),
         ("chunked twice", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n".to_vec(), BAD),
         ("unknown coding", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: zork\r\n\r\n".to_vec(), (501, true)),
+        ("gzip before chunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n".to_vec(), (501, true)),
         ("Transfer-Encoding in HTTP/1.0", b"POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".to_vec(), BAD),
         ("obs-fold", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n  folded\r\n\r\n".to_vec(), BAD),
         ("space before colon", b"GET / HTTP/1.1\r\nHost: a\r\nX-A : 1\r\n\r\n".to_vec(), BAD),
