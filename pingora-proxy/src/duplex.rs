@@ -9,6 +9,8 @@
 //! (backpressure).
 
 use bytes::Bytes;
+use http::header::HOST;
+use http::Version;
 use pingora_core::protocols::http::client::HttpSession;
 use pingora_core::protocols::http::HttpTask;
 use pingora_error::{Error, ErrorType, Result};
@@ -33,6 +35,12 @@ where
     inner
         .upstream_request_filter(session, &mut request, ctx)
         .await?;
+    if request.version == Version::HTTP_10 && request.headers.contains_key(HOST) {
+        // The proxy speaks HTTP/1.1 upstream for HTTP/1.0 clients too (RFC 9110 §6.2: an
+        // intermediary sends its own version), so their upstream connections are reused.
+        // A 1.0 request without Host stays 1.0: without one it is no valid 1.1 request.
+        request.set_version(Version::HTTP_11);
+    }
     if session.upstream_compression.is_enabled() {
         // It decides by what the upstream was asked to send, as filtered.
         session.upstream_compression.request_filter(&request);

@@ -5,28 +5,13 @@ mod common;
 
 use std::net::SocketAddr;
 
-use async_trait::async_trait;
 use common::nginx::Nginx;
-use common::{checksum, start_proxy};
+use common::{checksum, start_proxy, To};
 use futures_util::{SinkExt, StreamExt};
 use pingora_core::server::configuration::ServerConf;
-use pingora_core::upstreams::peer::HttpPeer;
-use pingora_error::Result;
-use pingora_proxy::{ProxyHttp, Session};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
-
-struct To(SocketAddr);
-
-#[async_trait]
-impl ProxyHttp for To {
-    type CTX = ();
-    fn new_ctx(&self) {}
-    async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut ()) -> Result<Box<HttpPeer>> {
-        Ok(Box::new(HttpPeer::new(self.0, false, String::new())))
-    }
-}
 
 async fn websocket_echo_origin() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -27,6 +27,24 @@ use pingora_proxy::{http_proxy, ProxyHttp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+/// A proxy that sends every request to one plain-HTTP upstream and changes nothing else.
+pub struct To(pub SocketAddr);
+
+#[async_trait::async_trait]
+impl ProxyHttp for To {
+    type CTX = ();
+    fn new_ctx(&self) {}
+
+    async fn upstream_peer(
+        &self,
+        _session: &mut pingora_proxy::Session,
+        _ctx: &mut (),
+    ) -> pingora_error::Result<Box<pingora_core::upstreams::peer::HttpPeer>> {
+        let peer = pingora_core::upstreams::peer::HttpPeer::new(self.0, false, String::new());
+        Ok(Box::new(peer))
+    }
+}
+
 /// The body byte at offset `i` of generated bodies.
 pub fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8).collect()

@@ -321,6 +321,10 @@ impl HttpSession {
             return Error::e_explain(ErrorType::InternalError, "final response already written")
                 .map_err(|e| e.into_in());
         }
+        // This side speaks HTTP/1.1, whatever version the head was built or received with (a
+        // proxied HTTP/1.0 upstream response included): RFC 9110 §6.2 has an intermediary
+        // send its own version, and HTTP/1.0 clients take a 1.1 status line.
+        header.set_version(Version::HTTP_11);
         let status = header.status.as_u16();
         if (100..200).contains(&status) && status != 101 {
             if self.request_version() == Version::HTTP_10 {
