@@ -521,3 +521,26 @@ async fn interim_early_hints_reach_the_client_before_the_final_response() {
     assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
     assert!(response.ends_with("page"), "{response}");
 }
+
+#[tokio::test]
+async fn repeated_equal_content_lengths_go_out_once_both_ways() {
+    let (origin, seen) =
+        common::raw_origin(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok")
+            .await;
+    let (proxy, _) = start_proxy(common::To(origin), ServerConf::default()).await;
+    let response = raw_exchange(
+        proxy,
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2, 2\r\nConnection: close\r\n\r\nup",
+    )
+    .await;
+    // Valid, but a strict recipient (Node's parser) refuses a repeated length: sent once.
+    assert_eq!(
+        response.matches("Content-Length: 2\r\n").count(),
+        1,
+        "{response}"
+    );
+    assert!(response.ends_with("\r\n\r\nok"));
+    let head = seen.lock().expect("seen lock").heads[0].clone();
+    assert!(head.contains("Content-Length: 2\r\n") || head.ends_with("Content-Length: 2"));
+    assert!(!head.contains("2, 2"), "{head}");
+}

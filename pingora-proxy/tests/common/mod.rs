@@ -13,7 +13,7 @@ pub mod temp_dir;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -281,4 +281,72 @@ async fn serve(session: &mut ServerSession) -> pingora_error::Result<()> {
         }
         _ => respond(session, b"ok".to_vec(), false).await,
     }
+}
+
+/// What a raw origin saw: every request head, and how many connections were made to it.
+#[derive(Default)]
+pub struct Seen {
+    /// Every request head (request line and header lines, without the empty line).
+    pub heads: Vec<String>,
+    pub connections: usize,
+}
+
+impl Seen {
+    /// The request line of every request.
+    pub fn request_lines(&self) -> Vec<String> {
+        self.heads
+            .iter()
+            .map(|head| head.lines().next().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+/// An origin written on raw sockets that answers every request head with `response` (which
+/// must frame its body) and keeps the connection for more.
+pub async fn raw_origin(response: &'static [u8]) -> (SocketAddr, Arc<Mutex<Seen>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let record = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                return;
+            };
+            record.lock().expect("seen lock").connections += 1;
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut piece = [0u8; 4096];
+                loop {
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                        // A Content-Length body is read and dropped; nothing else is framed.
+                        let body: usize = head
+                            .lines()
+                            .filter_map(|line| line.split_once(':'))
+                            .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+                            .and_then(|(_, value)| value.trim().parse().ok())
+                            .unwrap_or(0);
+                        while buf.len() < end + 4 + body {
+                            match tcp.read(&mut piece).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&piece[..n]),
+                            }
+                        }
+                        record.lock().expect("seen lock").heads.push(head);
+                        buf.drain(..end + 4 + body);
+                        if tcp.write_all(response).await.is_err() {
+                            return;
+                        }
+                    }
+                    match tcp.read(&mut piece).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&piece[..n]),
+                    }
+                }
+            });
+        }
+    });
+    (addr, seen)
 }

@@ -121,7 +121,12 @@ impl HttpSession {
             .map_err(|e| e.more_context("request head to write").into_in())?;
         self.body_writer = match framing {
             Framing::Chunked => BodyWriter::Chunked,
-            Framing::ContentLength(left) => BodyWriter::ContentLength { left },
+            Framing::ContentLength(left) => {
+                if !framing::is_plain_content_length(&header.headers.get_all(CONTENT_LENGTH)) {
+                    header.insert_header(CONTENT_LENGTH, left)?;
+                }
+                BodyWriter::ContentLength { left }
+            }
             Framing::Unframed => BodyWriter::NoBody,
         };
         self.request_keepalive = !framing::connection_has(&header.headers, "close");

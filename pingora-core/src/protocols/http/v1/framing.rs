@@ -96,6 +96,16 @@ fn content_length(lines: GetAll<'_, HeaderValue>) -> Result<Option<u64>> {
     Ok(found)
 }
 
+/// Whether `Content-Length` is absent or one line with one value. Repeated equal values
+/// (`5, 5`, or two lines) are valid, and accepted, but some recipients reject them (Node's
+/// parser does), so what goes out carries the length once: RFC 9110 §8.6 lets a recipient
+/// replace them with one.
+pub(crate) fn is_plain_content_length(lines: &GetAll<'_, HeaderValue>) -> bool {
+    let mut values = lines.iter();
+    let first = values.next();
+    values.next().is_none() && !first.is_some_and(|value| value.as_bytes().contains(&b','))
+}
+
 /// What the `Transfer-Encoding` list says: `Ok(None)` without the header, `Ok(Some(()))` when
 /// it is exactly `chunked`.
 ///
@@ -226,8 +236,15 @@ pub(crate) fn response_writer(
         }
         return Ok((BodyWriter::UntilClose, true));
     }
-    match content_length(header.headers.get_all(CONTENT_LENGTH))? {
-        Some(left) => Ok((BodyWriter::ContentLength { left }, false)),
+    let lines = header.headers.get_all(CONTENT_LENGTH);
+    let plain = is_plain_content_length(&lines);
+    match content_length(lines)? {
+        Some(left) => {
+            if !plain {
+                header.insert_header(CONTENT_LENGTH, left)?;
+            }
+            Ok((BodyWriter::ContentLength { left }, false))
+        }
         None if client_11 => {
             header.insert_header(TRANSFER_ENCODING, "chunked")?;
             Ok((BodyWriter::Chunked, false))
@@ -288,6 +305,19 @@ mod tests {
         assert_eq!(response("chunked").unwrap(), Framing::Chunked);
         let err = response("gzip, chunked").unwrap_err();
         assert_eq!(err.etype(), &ErrorType::InvalidHTTPHeader);
+    }
+
+    #[test]
+    fn response_writer_sends_a_repeated_length_once() {
+        let mut resp = ResponseHeader::build(200, None).unwrap();
+        resp.append_header("Content-Length", "5, 5").unwrap();
+        resp.append_header("Content-Length", "5").unwrap();
+        assert_eq!(
+            response_writer(&mut resp, false, true).unwrap(),
+            (BodyWriter::ContentLength { left: 5 }, false)
+        );
+        let lengths: Vec<_> = resp.headers.get_all(CONTENT_LENGTH).iter().collect();
+        assert_eq!(lengths, ["5"]);
     }
 
     #[test]
