@@ -199,6 +199,9 @@ impl ChunkedDecoder {
                 .map_err(|_| Error::explain(ErrorType::H1Error, "bad trailer name"))?;
             let value = HeaderValue::from_bytes(field.value)
                 .map_err(|_| Error::explain(ErrorType::H1Error, "bad trailer value"))?;
+            if NEVER_IN_TRAILERS.contains(&name) {
+                continue;
+            }
             map.append(name, value);
         }
         let _ = buf.split_to(len);
@@ -207,6 +210,22 @@ impl ChunkedDecoder {
         Ok(Decoded::Done)
     }
 }
+
+/// Fields a trailer section can never carry (RFC 9110 §6.5.1): message framing, routing and
+/// the connection-level ones. They are dropped when read, so that nothing passes them on: a
+/// next hop that merged a `Content-Length` or `Host` trailer into the header section would
+/// frame or route the message differently from this one.
+static NEVER_IN_TRAILERS: [HeaderName; 9] = [
+    http::header::CONTENT_LENGTH,
+    http::header::TRANSFER_ENCODING,
+    http::header::TRAILER,
+    http::header::HOST,
+    http::header::CONNECTION,
+    http::header::TE,
+    http::header::UPGRADE,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+];
 
 /// The framing written before a chunk of `len` bytes: its size in hex and CRLF. Returns the
 /// buffer and how many of its bytes to write.
@@ -252,6 +271,20 @@ mod tests {
             decode_all(b"5;name=\"v\"\r\nhello\r\n1 ;x\r\n!\r\n0\r\nX-Sum: 9\r\n\r\nNEXT").unwrap();
         assert_eq!(body, b"hello!");
         assert_eq!(trailers.unwrap()["x-sum"], "9");
+        assert_eq!(&rest[..], b"NEXT");
+    }
+
+    #[test]
+    fn framing_routing_and_connection_trailers_are_dropped() {
+        let (body, trailers, rest) = decode_all(
+            b"2\r\nok\r\n0\r\nContent-Length: 40\r\nX-Sum: 9\r\nhost: evil\r\n\
+              Transfer-Encoding: chunked\r\nConnection: close\r\nTrailer: X\r\n\r\nNEXT",
+        )
+        .unwrap();
+        assert_eq!(body, b"ok");
+        let trailers = trailers.unwrap();
+        assert_eq!(trailers.len(), 1, "{trailers:?}");
+        assert_eq!(trailers["x-sum"], "9");
         assert_eq!(&rest[..], b"NEXT");
     }
 
