@@ -78,6 +78,9 @@ impl ProxyHttp for LB {
 }
 
 fn main() {
+    // Errors (an upstream that failed, a request that could not be proxied) go to stderr;
+    // RUST_LOG=info or RUST_LOG=debug shows more.
+    env_logger::init();
     let mut server = Server::new(Some(Opt::parse_args())).expect("server configuration loads");
     server.bootstrap();
 

@@ -113,6 +113,9 @@ fn origin(server: &mut Server, name: &'static str) -> String {
 }
 
 fn main() {
+    // Errors (an upstream that failed, a request that could not be proxied) go to stderr;
+    // RUST_LOG=info or RUST_LOG=debug shows more.
+    env_logger::init();
     let mut server = Server::new(Some(Opt::parse_args())).expect("server configuration");
     server.bootstrap();
     let api = origin(&mut server, "api");

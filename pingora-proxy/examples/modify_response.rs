@@ -122,6 +122,9 @@ impl ServeHttp for IpOrigin {
 }
 
 fn main() {
+    // Errors (an upstream that failed, a request that could not be proxied) go to stderr;
+    // RUST_LOG=info or RUST_LOG=debug shows more.
+    env_logger::init();
     let mut server = Server::new(Some(Opt::parse_args())).expect("server configuration");
     server.bootstrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -10,7 +10,8 @@
 //! The upstream is the first argument or `UPSTREAM`; without one, a small origin starts on a
 //! free loopback port inside the same server. `PROXY_ADDR` sets the listening address,
 //! `PROXY_THREADS` the proxy's worker threads (else `threads` of the `-c` config, default 1).
-//! The other arguments are the server's (`-c conf.yaml`, `-d`, `-t`, `-u`).
+//! The other arguments are the server's (`-c conf.yaml`, `-d`, `-t`, `-u`). Errors (a failed
+//! upstream, with its cause) are logged to stderr; `RUST_LOG=info` shows more.
 
 use async_trait::async_trait;
 use pingora_core::apps::http_app::ServeHttp;
@@ -72,6 +73,9 @@ fn free_loopback_port() -> u16 {
 }
 
 fn main() {
+    // Errors (an upstream that failed, a request that could not be proxied) go to stderr;
+    // RUST_LOG=info or RUST_LOG=debug shows more.
+    env_logger::init();
     let mut args: Vec<String> = std::env::args().collect();
     let positional = args.get(1).filter(|a| !a.starts_with('-')).cloned();
     if positional.is_some() {
