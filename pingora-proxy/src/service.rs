@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use http::Method;
-use log::debug;
+use log::{debug, info};
 use pingora_core::apps::{
     HttpPersistentSettings, HttpServerApp, HttpServerOptions, ReusedHttpStream,
 };
@@ -93,7 +93,8 @@ where
                     ErrorType::InvalidHTTPHeader | ErrorType::H1Error => Some(400),
                     _ => None,
                 };
-                debug!("bad request from {:?}: {e}", downstream.client_addr());
+                // Info, not error: anyone can send a bad request, and often (nginx logs these at info too).
+                info!("bad request from {:?}: {e}", downstream.client_addr());
                 if let Some(status) = status {
                     let _ = downstream.respond_error(status).await;
                 }
