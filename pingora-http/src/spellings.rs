@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::header::{AsHeaderName, MaxSizeReached};
 use http::{HeaderMap, HeaderName};
 use pingora_error::{BError, Result};
+use smallvec::SmallVec;
 
 use crate::validate;
 
@@ -22,10 +23,12 @@ pub(crate) enum Spellings {
 
 /// Up to [`FEW_LIMIT`] spellings in a list, with a filter on their lengths: most names
 /// looked up on the write path have no stored spelling, and the filter turns them away
-/// without a scan.
+/// without a scan. The first two live in place (a head that adds one custom-cased header,
+/// such as a proxy's `X-Forwarded-For`, allocates nothing for it); that fits in the space
+/// the `Many` form takes anyway.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FewSpellings {
-    list: Vec<Bytes>,
+    list: SmallVec<[Bytes; 2]>,
     /// Bit `len % 64` is set for every stored spelling of length `len`.
     lengths: u64,
 }
@@ -44,8 +47,8 @@ impl FewSpellings {
             .position(|spelling| spells(spelling, lower))
     }
 
-    fn retain(&mut self, keep: impl FnMut(&Bytes) -> bool) {
-        self.list.retain(keep);
+    fn retain(&mut self, mut keep: impl FnMut(&Bytes) -> bool) {
+        self.list.retain(|spelling| keep(spelling));
         self.lengths = self
             .list
             .iter()
