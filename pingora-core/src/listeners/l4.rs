@@ -268,6 +268,17 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
+    /// Connects a loopback client to a TCP `acceptor` and accepts it: (client, accepted).
+    async fn connect_once(acceptor: Acceptor) -> (tokio::net::TcpStream, Stream) {
+        let Acceptor::Tcp(listener, ..) = &acceptor else {
+            panic!("tcp address gives tcp acceptor")
+        };
+        let port = listener.local_addr().unwrap().port();
+        let client = tokio::net::TcpStream::connect(("127.0.0.1", port));
+        let (client, accepted) = tokio::join!(client, acceptor.accept());
+        (client.unwrap(), accepted.unwrap())
+    }
+
     #[tokio::test]
     async fn accepted_streams_know_both_addresses_for_specific_and_wildcard_listeners() {
         use crate::protocols::l4::socket::SocketAddr as PingoraAddr;
@@ -275,14 +286,7 @@ mod tests {
         for bind in ["127.0.0.1:0", "0.0.0.0:0"] {
             let address = ServerAddress::Tcp(bind.into(), None);
             let fd = bind_endpoint(&address, None).await.unwrap();
-            let acceptor = Acceptor::new(&address, fd).unwrap();
-            let Acceptor::Tcp(listener, ..) = &acceptor else {
-                panic!("tcp address gives tcp acceptor")
-            };
-            let port = listener.local_addr().unwrap().port();
-            let client = tokio::net::TcpStream::connect(("127.0.0.1", port));
-            let (client, accepted) = tokio::join!(client, acceptor.accept());
-            let (client, accepted) = (client.unwrap(), accepted.unwrap());
+            let (client, accepted) = connect_once(Acceptor::new(&address, fd).unwrap()).await;
             let digest = accepted.get_socket_digest().expect("an accepted socket");
             let peer = PingoraAddr::Inet(client.local_addr().unwrap());
             let local = PingoraAddr::Inet(client.peer_addr().unwrap());
@@ -297,15 +301,7 @@ mod tests {
         let address = ServerAddress::Tcp("127.0.0.1:0".into(), None);
         let fd = bind_endpoint(&address, Some(&fds)).await.unwrap();
         assert!(fds.lock().get("127.0.0.1:0").is_some());
-        let acceptor = Acceptor::new(&address, fd).unwrap();
-        let Acceptor::Tcp(listener, ..) = &acceptor else {
-            panic!("tcp address gives tcp acceptor")
-        };
-        let port = listener.local_addr().unwrap().port();
-        let client = tokio::net::TcpStream::connect(("127.0.0.1", port));
-        let (client, accepted) = tokio::join!(client, acceptor.accept());
-        client.unwrap();
-        accepted.unwrap();
+        connect_once(Acceptor::new(&address, fd).unwrap()).await;
     }
 
     #[tokio::test]
