@@ -1,12 +1,12 @@
 //! Loopback networking helpers shared by the end-to-end tests.
 
 use socket2::{Domain, Socket, Type};
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 
 /// Ports already handed out in this test process.
-static HANDED_OUT: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
 
 /// A loopback port that was free a moment ago, for a server the test starts next: the
 /// kernel picks it for a socket bound to port 0, which is then closed. No port is handed
@@ -21,7 +21,6 @@ static HANDED_OUT: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
 /// `SO_REUSEADDR`) from binding and listening.
 pub fn free_port() -> u16 {
     let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
-    let handed_out = handed_out.get_or_insert_with(HashSet::new);
     loop {
         let port = probe_port().expect("bind a loopback port");
         if handed_out.insert(port) {
