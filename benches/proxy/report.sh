@@ -30,10 +30,10 @@ NR == 1 { next }
 END {
     printf "\nMedians over rounds; CPU = proxy process CPU seconds per 100k requests (direct: the backend);\n"
     printf "reuse = share of proxied requests that did not open a backend connection, at steady state\n(the cell minus its first and last second; (cell) = the whole cell, including wrk start and stop); x-nginx = ratio to nginx with the same workers.\n\n"
-    # Canonical order: direct, then per worker count nginx, ours, haproxy, pingora.
+    # Canonical order: direct, then per worker count nginx, ours, haproxy, pingora, floor.
     for (j = 1; j <= nt; j++) {
         t = targ[j]; w = workers(t); b = t; sub(/-[0-9]+$/, "", b)
-        rank[t] = (t == "direct") ? 0 : w * 10 + ((b == "nginx") ? 1 : (b == "ours") ? 2 : (b == "haproxy") ? 3 : 4)
+        rank[t] = (t == "direct") ? 0 : w * 10 + ((b == "nginx") ? 1 : (b == "ours") ? 2 : (b == "haproxy") ? 3 : (b == "pingora") ? 4 : 5)
     }
     for (i = 2; i <= nt; i++) { v = targ[i]; for (j = i - 1; j >= 1 && rank[targ[j]] > rank[v]; j--) targ[j + 1] = targ[j]; targ[j + 1] = v }
     for (i = 1; i <= ns; i++) for (j = 1; j <= nt; j++) {

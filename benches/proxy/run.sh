@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proxy benchmark: this project's proxy against nginx (and HAProxy, and the
-# published Pingora crate when they are available), all in front of the same
-# nginx backend, measured with wrk in interleaved rounds on 127.0.0.1.
+# published Pingora crate when they are available, and a minimal tokio proxy as
+# the floor of what a tokio proxy costs), all in front of the same nginx backend,
+# measured with wrk in interleaved rounds on 127.0.0.1.
 #
 # Usage: benches/proxy/run.sh            (see benches/proxy/README.md)
 # Knobs (environment):
@@ -9,13 +10,14 @@
 #   BENCH_ROUNDS=3       rounds; every round visits every cell, in a rotated order
 #   BENCH_WORKERS="1 2"  worker counts for the proxies under test
 #   BENCH_SCENARIOS="ka-small ka-16k close"
-#   BENCH_TARGETS="direct nginx ours haproxy pingora"   (unavailable ones are skipped)
+#   BENCH_TARGETS="direct nginx ours haproxy pingora floor"   (unavailable ones are skipped)
 #   WRK_THREADS=2 WRK_CONNECTIONS=64
 #   BACKEND_WORKERS=1    nginx worker processes of the backend
 #   BENCH_OUT=dir        where to keep configs, logs and results.tsv (default: a new temp dir)
 #   CARGO_TARGET_DIR     as for cargo; our proxy is built with `cargo build --release`
 #   BENCH_SKIP_BUILD=1   use already built binaries
 #   UPSTREAM_PINGORA=0   do not build/run the published-Pingora baseline
+#   FLOOR_TARGET_DIR     where floor-tokio/ is built (default floor-tokio/target)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,7 +27,7 @@ SECONDS_PER_CELL=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
 WORKERS=${BENCH_WORKERS:-"1 2"}
 SCENARIOS=${BENCH_SCENARIOS:-"ka-small ka-16k close"}
-WANT_TARGETS=${BENCH_TARGETS:-"direct nginx ours haproxy pingora"}
+WANT_TARGETS=${BENCH_TARGETS:-"direct nginx ours haproxy pingora floor"}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-64}
 BACKEND_WORKERS=${BACKEND_WORKERS:-1}
@@ -125,6 +127,19 @@ if [[ " $WANT_TARGETS " == *" pingora "* ]] && [ "${UPSTREAM_PINGORA:-1}" != 0 ]
             cargo build --release -q >&2) || log "published Pingora did not build"
     fi
     [ -x "$UP_BIN" ] && HAVE_PINGORA=1 || log "no $UP_BIN: skipping published Pingora"
+fi
+
+FLOOR_DIR=$HERE/floor-tokio
+FLOOR_TARGET=${FLOOR_TARGET_DIR:-$FLOOR_DIR/target}
+FLOOR_BIN=$FLOOR_TARGET/release/floor-tokio-bench
+HAVE_FLOOR=0
+if [[ " $WANT_TARGETS " == *" floor "* ]]; then
+    if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
+        log "building the tokio floor (separate project)"
+        (cd "$FLOOR_DIR" && CARGO_TARGET_DIR=$FLOOR_TARGET cargo build --release -q >&2) \
+            || log "the tokio floor did not build"
+    fi
+    [ -x "$FLOOR_BIN" ] && HAVE_FLOOR=1 || log "no $FLOOR_BIN: skipping the tokio floor"
 fi
 
 # Our proxy: pingora-proxy's quick start example. Runs in the foreground.
@@ -273,6 +288,14 @@ EOF
             "$UP_BIN" >"$OUT/pingora-$n.out" 2>&1 &
         PIDS+=($!)
         add_target "pingora-$n" "$port" "$!"
+    fi
+
+    if [[ " $WANT_TARGETS " == *" floor "* ]] && [ "$HAVE_FLOOR" = 1 ]; then
+        port=$(free_port)
+        UPSTREAM=127.0.0.1:$BACKEND_PORT LISTEN=127.0.0.1:$port THREADS=$n \
+            "$FLOOR_BIN" >"$OUT/floor-$n.out" 2>&1 &
+        PIDS+=($!)
+        add_target "floor-$n" "$port" "$!"
     fi
 done
 
