@@ -319,7 +319,7 @@ impl HttpSession {
         self.head_received = true;
         let status = header.status.as_u16();
         if (100..200).contains(&status) && status != 101 {
-            self.response = Some(Box::new(header));
+            self.response = Some(header);
             return Ok(());
         }
         self.final_response = true;
@@ -335,7 +335,7 @@ impl HttpSession {
             self.body_reader = BodyReader::UntilClose;
             // The connection now carries raw bytes both ways.
             self.body_writer = BodyWriter::UntilClose;
-            self.response = Some(Box::new(header));
+            self.response = Some(header);
             return Ok(());
         }
         let framing = match framing::response_framing(header.version, &header.headers) {
@@ -362,11 +362,11 @@ impl HttpSession {
                 }
             }
         };
-        self.response = Some(Box::new(header));
+        self.response = Some(header);
         Ok(())
     }
 
-    async fn read_head(&mut self) -> Result<ResponseHeader> {
+    async fn read_head(&mut self) -> Result<Box<ResponseHeader>> {
         let mut scanned: usize = 0;
         loop {
             let region = &self.buf[scanned.saturating_sub(2)..];

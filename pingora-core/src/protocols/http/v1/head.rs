@@ -262,7 +262,7 @@ fn complete_head(
 pub(crate) fn parse_request(
     buf: &mut BytesMut,
     settings: &H1Settings,
-) -> Result<Option<(RequestHeader, usize)>> {
+) -> Result<Option<(Box<RequestHeader>, usize)>> {
     let line_end = buf.iter().position(|&b| b == b'\n');
     let line_len = line_end.map_or(buf.len(), |at| at + 1);
     if line_len > settings.max_request_line_size {
@@ -303,8 +303,13 @@ pub(crate) fn parse_request(
                 "request method is not a token",
             )
         })?;
-        let mut header =
-            RequestHeader::build(method, &head[path_span.0..path_span.1], Some(spans.len()))?;
+        // Boxed at once: the head is kept boxed, and a 456-byte value would otherwise be
+        // copied at every step out to the session.
+        let mut header = Box::new(RequestHeader::build(
+            method,
+            &head[path_span.0..path_span.1],
+            Some(spans.len()),
+        )?);
         header.set_version(version);
         add_headers(&head, &spans, |name, value| {
             header.append_header(name, value)
@@ -322,7 +327,7 @@ pub(crate) fn parse_request(
 pub(crate) fn parse_response(
     buf: &mut BytesMut,
     settings: &H1Settings,
-) -> Result<Option<(ResponseHeader, usize)>> {
+) -> Result<Option<(Box<ResponseHeader>, usize)>> {
     let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS_CAP];
     let limit = settings.max_headers.min(MAX_HEADERS_CAP);
     let mut response = httparse::Response::new(&mut []);
@@ -352,7 +357,7 @@ pub(crate) fn parse_response(
 
     let head = buf.split_to(head_len).freeze();
     let build = || {
-        let mut header = ResponseHeader::build(code, Some(spans.len()))?;
+        let mut header = Box::new(ResponseHeader::build(code, Some(spans.len()))?);
         header.set_version(version);
         if let Some((start, end)) = reason_span {
             // A reason that is not UTF-8 cannot be stored; the canonical one stands in for it.
@@ -379,7 +384,7 @@ pub(crate) async fn read_request_head<S>(
     io: &mut S,
     buf: &mut BytesMut,
     settings: &H1Settings,
-) -> Result<Option<(RequestHeader, usize)>>
+) -> Result<Option<(Box<RequestHeader>, usize)>>
 where
     S: AsyncRead + Unpin + ?Sized,
 {
@@ -437,7 +442,7 @@ mod tests {
     fn request(raw: &[u8]) -> Result<Option<RequestHeader>> {
         let mut buf = BytesMut::from(raw);
         let parsed = parse_request(&mut buf, &H1Settings::default());
-        parsed.map(|head| head.map(|(header, _)| header))
+        parsed.map(|head| head.map(|(header, _)| *header))
     }
 
     fn status_of(raw: &[u8]) -> Option<ErrorType> {

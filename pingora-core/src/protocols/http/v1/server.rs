@@ -191,11 +191,11 @@ impl HttpSession {
         if self.body_reader.is_done() {
             self.expect = Continue::NotExpected;
         }
-        self.request = Some(Box::new(header));
+        self.request = Some(header);
         Ok(Some(head_len))
     }
 
-    async fn read_head(&mut self) -> Result<Option<(RequestHeader, usize)>> {
+    async fn read_head(&mut self) -> Result<Option<(Box<RequestHeader>, usize)>> {
         read_request_head(&mut self.io, &mut self.buf, &self.settings).await
     }
 
