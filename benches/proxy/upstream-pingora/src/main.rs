@@ -13,6 +13,10 @@ use async_trait::async_trait;
 use pingora::http::RequestHeader;
 use pingora::prelude::*;
 
+// The same global allocator as the quick-start example, so the proxies compare like with like.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Forwards every request to one fixed backend.
 struct Forward {
     backend: std::net::SocketAddr,
