@@ -24,7 +24,7 @@ use pingora_proxy::{http_proxy_service, ProxyHttp, Session};
 
 // A proxy allocates a few dozen short-lived blocks per request (header maps, boxed phase
 // futures), some over the 1 KiB that glibc's per-thread cache serves quickly. mimalloc serves
-// them from per-thread pages: 7 % fewer instructions per request, 5-8 % less CPU per request
+// them from per-thread pages: 5 % fewer instructions per request, 5-8 % less CPU per request
 // in the proxy benchmark (see docs/proxy.md, "Performance"). Any global allocator works; this
 // is a choice of the program, not of the library.
 #[global_allocator]
