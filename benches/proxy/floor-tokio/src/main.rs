@@ -60,6 +60,24 @@ fn wants_close(headers: &[httparse::Header<'_>], minor: u8) -> bool {
     }
 }
 
+/// The length of a complete head from httparse's verdict, `None` while it is partial.
+fn head_length(parsed: httparse::Result<usize>) -> Result<Option<usize>, String> {
+    match parsed.map_err(|e| e.to_string())? {
+        httparse::Status::Partial => Ok(None),
+        httparse::Status::Complete(len) => Ok(Some(len)),
+    }
+}
+
+/// Appends the header line `h` to `out`, unless it is hop-by-hop.
+fn copy_unless_hop_by_hop(out: &mut Vec<u8>, h: &httparse::Header<'_>) {
+    if !is_hop_by_hop(h.name) {
+        out.extend_from_slice(h.name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(h.value);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
 /// Reads from `stream` into `buf` (from `filled` on) until `parse` finds a complete head;
 /// returns its length and the total bytes buffered. `None` when the peer closed.
 async fn read_head(
@@ -113,12 +131,7 @@ async fn serve(mut client: TcpStream, upstream_addr: SocketAddr, pool: Pool) -> 
         let mut close = false;
         out.clear();
         let Some((head_len, total)) = read_head(&mut client, &mut buf, filled, |bytes| {
-            let mut headers = [httparse::EMPTY_HEADER; 64];
-            let mut req = httparse::Request::new(&mut headers);
-            match req.parse(bytes).map_err(|e| e.to_string())? {
-                httparse::Status::Partial => Ok(None),
-                httparse::Status::Complete(len) => Ok(Some(len)),
-            }
+            head_length(httparse::Request::new(&mut [httparse::EMPTY_HEADER; 64]).parse(bytes))
         })
         .await?
         else {
@@ -137,12 +150,7 @@ async fn serve(mut client: TcpStream, upstream_addr: SocketAddr, pool: Pool) -> 
                 if h.name.eq_ignore_ascii_case("content-length") && h.value != b"0" {
                     return Err("request bodies are not supported".into());
                 }
-                if !is_hop_by_hop(h.name) {
-                    out.extend_from_slice(h.name.as_bytes());
-                    out.extend_from_slice(b": ");
-                    out.extend_from_slice(h.value);
-                    out.extend_from_slice(b"\r\n");
-                }
+                copy_unless_hop_by_hop(&mut out, h);
             }
             out.extend_from_slice(b"X-Forwarded-By: quickstart\r\n\r\n");
         }
@@ -159,12 +167,7 @@ async fn serve(mut client: TcpStream, upstream_addr: SocketAddr, pool: Pool) -> 
         let mut content_length = 0usize;
         let upstream_close;
         let Some((head_len, total)) = read_head(&mut up.stream, &mut up.buf, 0, |bytes| {
-            let mut headers = [httparse::EMPTY_HEADER; 64];
-            let mut resp = httparse::Response::new(&mut headers);
-            match resp.parse(bytes).map_err(|e| e.to_string())? {
-                httparse::Status::Partial => Ok(None),
-                httparse::Status::Complete(len) => Ok(Some(len)),
-            }
+            head_length(httparse::Response::new(&mut [httparse::EMPTY_HEADER; 64]).parse(bytes))
         })
         .await?
         else {
@@ -191,12 +194,7 @@ async fn serve(mut client: TcpStream, upstream_addr: SocketAddr, pool: Pool) -> 
                 if h.name.eq_ignore_ascii_case("transfer-encoding") {
                     return Err("chunked responses are not supported".into());
                 }
-                if !is_hop_by_hop(h.name) {
-                    out.extend_from_slice(h.name.as_bytes());
-                    out.extend_from_slice(b": ");
-                    out.extend_from_slice(h.value);
-                    out.extend_from_slice(b"\r\n");
-                }
+                copy_unless_hop_by_hop(&mut out, h);
             }
             if close {
                 out.extend_from_slice(b"Connection: close\r\n");
