@@ -9,6 +9,9 @@
 #   BENCH_SECONDS=10     length of one measured cell
 #   BENCH_ROUNDS=3       rounds; every round visits every cell, in a rotated order
 #   BENCH_WORKERS="1 2"  worker counts for the proxies under test
+#   BENCH_WORK_STEALING=1  ours and Pingora: 1 = one work-stealing tokio runtime (the
+#                        servers' default), 0 = one single-threaded runtime per worker
+#                        (work_stealing: false, like nginx's process per core)
 #   BENCH_SCENARIOS="ka-small ka-16k close"
 #   BENCH_TARGETS="direct nginx ours haproxy pingora floor"   (unavailable ones are skipped)
 #   WRK_THREADS=2 WRK_CONNECTIONS=64
@@ -26,6 +29,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 SECONDS_PER_CELL=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
 WORKERS=${BENCH_WORKERS:-"1 2"}
+WORK_STEALING=${BENCH_WORK_STEALING:-1}
 SCENARIOS=${BENCH_SCENARIOS:-"ka-small ka-16k close"}
 WANT_TARGETS=${BENCH_TARGETS:-"direct nginx ours haproxy pingora floor"}
 WRK_THREADS=${WRK_THREADS:-2}
@@ -251,7 +255,8 @@ EOF
 
     if [[ " $WANT_TARGETS " == *" ours "* ]] && [ "$HAVE_OURS" = 1 ]; then
         port=$(free_port)
-        printf -- '---\nversion: 1\nthreads: %s\n' "$n" >"$OUT/ours-$n.yaml"
+        stealing=false; [ "$WORK_STEALING" = 1 ] && stealing=true
+        printf -- '---\nversion: 1\nthreads: %s\nwork_stealing: %s\n' "$n" "$stealing" >"$OUT/ours-$n.yaml"
         start_ours "$OUT/ours-$n.yaml" "127.0.0.1:$port" "127.0.0.1:$BACKEND_PORT" >"$OUT/ours-$n.out" 2>&1 &
         PIDS+=($!)
         add_target "ours-$n" "$port" "$!"
@@ -284,7 +289,7 @@ EOF
 
     if [[ " $WANT_TARGETS " == *" pingora "* ]] && [ "$HAVE_PINGORA" = 1 ]; then
         port=$(free_port)
-        UPSTREAM=127.0.0.1:$BACKEND_PORT LISTEN=127.0.0.1:$port THREADS=$n \
+        UPSTREAM=127.0.0.1:$BACKEND_PORT LISTEN=127.0.0.1:$port THREADS=$n WORK_STEALING=$WORK_STEALING \
             "$UP_BIN" >"$OUT/pingora-$n.out" 2>&1 &
         PIDS+=($!)
         add_target "pingora-$n" "$port" "$!"

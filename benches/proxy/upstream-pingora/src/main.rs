@@ -8,10 +8,13 @@
 //! - `UPSTREAM`: backend `host:port` (required)
 //! - `LISTEN`: address to listen on (default `127.0.0.1:6190`)
 //! - `THREADS`: worker threads of the proxy service (default 1)
+//! - `WORK_STEALING`: `0` for one single-threaded runtime per thread, else one work-stealing
+//!   runtime (the server's `work_stealing` setting; default `1`)
 
 use async_trait::async_trait;
 use pingora::http::RequestHeader;
 use pingora::prelude::*;
+use pingora::server::configuration::ServerConf;
 
 // The same global allocator as the quick-start example, so the proxies compare like with like.
 #[global_allocator]
@@ -63,13 +66,11 @@ fn main() {
     };
     let listen = env_or("LISTEN", "127.0.0.1:6190");
 
-    let mut server = match Server::new(None) {
-        Ok(server) => server,
-        Err(e) => {
-            eprintln!("cannot create the server: {e}");
-            std::process::exit(1);
-        }
+    let conf = ServerConf {
+        work_stealing: env_or("WORK_STEALING", "1") != "0",
+        ..ServerConf::default()
     };
+    let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
 
     let mut proxy = http_proxy_service(&server.configuration, Forward { backend });
