@@ -16,6 +16,7 @@
 //! - `LISTEN`: address to listen on (default `127.0.0.1:6190`)
 //! - `THREADS`: tokio worker threads (default 1)
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -60,14 +61,6 @@ fn wants_close(headers: &[httparse::Header<'_>], minor: u8) -> bool {
     }
 }
 
-/// The length of a complete head from httparse's verdict, `None` while it is partial.
-fn head_length(parsed: httparse::Result<usize>) -> Result<Option<usize>, String> {
-    match parsed.map_err(|e| e.to_string())? {
-        httparse::Status::Partial => Ok(None),
-        httparse::Status::Complete(len) => Ok(Some(len)),
-    }
-}
-
 /// Appends the header line `h` to `out`, unless it is hop-by-hop.
 fn copy_unless_hop_by_hop(out: &mut Vec<u8>, h: &httparse::Header<'_>) {
     if !is_hop_by_hop(h.name) {
@@ -78,35 +71,24 @@ fn copy_unless_hop_by_hop(out: &mut Vec<u8>, h: &httparse::Header<'_>) {
     }
 }
 
-/// Reads from `stream` into `buf` (from `filled` on) until `parse` finds a complete head;
-/// returns its length and the total bytes buffered. `None` when the peer closed.
-async fn read_head(
+/// Reads more of a head from `stream` into `buf` after its first `filled` bytes, growing
+/// `buf` when full; returns the new fill. `None` when the peer closed.
+async fn read_more(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
-    mut filled: usize,
-    mut complete: impl FnMut(&[u8]) -> Result<Option<usize>, String>,
-) -> Result<Option<(usize, usize)>, String> {
-    loop {
-        if filled > 0 {
-            if let Some(len) = complete(&buf[..filled])? {
-                return Ok(Some((len, filled)));
-            }
+    filled: usize,
+) -> Result<Option<usize>, String> {
+    if filled == buf.len() {
+        if buf.len() >= 64 * 1024 {
+            return Err("head too large".into());
         }
-        if filled == buf.len() {
-            if buf.len() >= 64 * 1024 {
-                return Err("head too large".into());
-            }
-            buf.resize(buf.len() * 2, 0);
-        }
-        let n = stream
-            .read(&mut buf[filled..])
-            .await
-            .map_err(|e| e.to_string())?;
-        if n == 0 {
-            return Ok(None);
-        }
-        filled += n;
+        buf.resize(buf.len() * 2, 0);
     }
+    let n = stream
+        .read(&mut buf[filled..])
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((n > 0).then_some(filled + n))
 }
 
 async fn connect(upstream: SocketAddr) -> Result<Upstream, String> {
@@ -127,35 +109,37 @@ async fn serve(mut client: TcpStream, upstream_addr: SocketAddr, pool: Pool) -> 
     let mut filled = 0;
     let mut out = Vec::with_capacity(4096);
     loop {
-        // The request head.
-        let mut close = false;
+        // The request head, parsed once it is complete and copied out upstream-bound.
         out.clear();
-        let Some((head_len, total)) = read_head(&mut client, &mut buf, filled, |bytes| {
-            head_length(httparse::Request::new(&mut [httparse::EMPTY_HEADER; 64]).parse(bytes))
-        })
-        .await?
-        else {
-            return Ok(());
-        };
-        {
+        let (head_len, close) = loop {
             let mut headers = [httparse::EMPTY_HEADER; 64];
             let mut req = httparse::Request::new(&mut headers);
-            req.parse(&buf[..head_len]).map_err(|e| e.to_string())?;
-            close |= wants_close(req.headers, req.version.unwrap_or(1));
-            out.extend_from_slice(req.method.unwrap_or("GET").as_bytes());
-            out.push(b' ');
-            out.extend_from_slice(req.path.unwrap_or("/").as_bytes());
-            out.extend_from_slice(b" HTTP/1.1\r\n");
-            for h in req.headers.iter() {
-                if h.name.eq_ignore_ascii_case("content-length") && h.value != b"0" {
-                    return Err("request bodies are not supported".into());
+            if filled > 0 {
+                if let httparse::Status::Complete(len) =
+                    req.parse(&buf[..filled]).map_err(|e| e.to_string())?
+                {
+                    out.extend_from_slice(req.method.unwrap_or("GET").as_bytes());
+                    out.push(b' ');
+                    out.extend_from_slice(req.path.unwrap_or("/").as_bytes());
+                    out.extend_from_slice(b" HTTP/1.1\r\n");
+                    for h in req.headers.iter() {
+                        if h.name.eq_ignore_ascii_case("content-length") && h.value != b"0" {
+                            return Err("request bodies are not supported".into());
+                        }
+                        copy_unless_hop_by_hop(&mut out, h);
+                    }
+                    out.extend_from_slice(b"X-Forwarded-By: quickstart\r\n\r\n");
+                    break (len, wants_close(req.headers, req.version.unwrap_or(1)));
                 }
-                copy_unless_hop_by_hop(&mut out, h);
             }
-            out.extend_from_slice(b"X-Forwarded-By: quickstart\r\n\r\n");
-        }
-        buf.copy_within(head_len..total, 0);
-        filled = total - head_len;
+            match read_more(&mut client, &mut buf, filled).await? {
+                Some(now) => filled = now,
+                None => return Ok(()),
+            }
+        };
+        // Pipelined bytes move to the front for the next request.
+        buf.copy_within(head_len..filled, 0);
+        filled -= head_len;
 
         // Upstream exchange, on a pooled connection.
         let pooled = pool.lock().unwrap().pop();
@@ -164,43 +148,44 @@ async fn serve(mut client: TcpStream, upstream_addr: SocketAddr, pool: Pool) -> 
             None => connect(upstream_addr).await?,
         };
         up.stream.write_all(&out).await.map_err(|e| e.to_string())?;
-        let mut content_length = 0usize;
-        let upstream_close;
-        let Some((head_len, total)) = read_head(&mut up.stream, &mut up.buf, 0, |bytes| {
-            head_length(httparse::Response::new(&mut [httparse::EMPTY_HEADER; 64]).parse(bytes))
-        })
-        .await?
-        else {
-            return Err("upstream closed".into());
-        };
         out.clear();
-        {
+        let mut content_length = 0usize;
+        let mut total = 0;
+        let (head_len, upstream_close) = loop {
             let mut headers = [httparse::EMPTY_HEADER; 64];
             let mut resp = httparse::Response::new(&mut headers);
-            resp.parse(&up.buf[..head_len]).map_err(|e| e.to_string())?;
-            upstream_close = wants_close(resp.headers, resp.version.unwrap_or(1));
-            out.extend_from_slice(b"HTTP/1.1 ");
-            out.extend_from_slice(resp.code.unwrap_or(502).to_string().as_bytes());
-            out.push(b' ');
-            out.extend_from_slice(resp.reason.unwrap_or("").as_bytes());
-            out.extend_from_slice(b"\r\n");
-            for h in resp.headers.iter() {
-                if h.name.eq_ignore_ascii_case("content-length") {
-                    content_length = std::str::from_utf8(h.value)
-                        .ok()
-                        .and_then(|v| v.trim().parse().ok())
-                        .ok_or("bad content-length")?;
+            if total > 0 {
+                if let httparse::Status::Complete(len) =
+                    resp.parse(&up.buf[..total]).map_err(|e| e.to_string())?
+                {
+                    out.extend_from_slice(b"HTTP/1.1 ");
+                    write!(out, "{} ", resp.code.unwrap_or(502)).map_err(|e| e.to_string())?;
+                    out.extend_from_slice(resp.reason.unwrap_or("").as_bytes());
+                    out.extend_from_slice(b"\r\n");
+                    for h in resp.headers.iter() {
+                        if h.name.eq_ignore_ascii_case("content-length") {
+                            content_length = std::str::from_utf8(h.value)
+                                .ok()
+                                .and_then(|v| v.trim().parse().ok())
+                                .ok_or("bad content-length")?;
+                        }
+                        if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                            return Err("chunked responses are not supported".into());
+                        }
+                        copy_unless_hop_by_hop(&mut out, h);
+                    }
+                    if close {
+                        out.extend_from_slice(b"Connection: close\r\n");
+                    }
+                    out.extend_from_slice(b"\r\n");
+                    break (len, wants_close(resp.headers, resp.version.unwrap_or(1)));
                 }
-                if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                    return Err("chunked responses are not supported".into());
-                }
-                copy_unless_hop_by_hop(&mut out, h);
             }
-            if close {
-                out.extend_from_slice(b"Connection: close\r\n");
+            match read_more(&mut up.stream, &mut up.buf, total).await? {
+                Some(now) => total = now,
+                None => return Err("upstream closed".into()),
             }
-            out.extend_from_slice(b"\r\n");
-        }
+        };
         // The body: what came with the head, then the rest as it arrives.
         let body_here = (total - head_len).min(content_length);
         out.extend_from_slice(&up.buf[head_len..head_len + body_here]);
