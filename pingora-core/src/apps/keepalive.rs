@@ -2,6 +2,8 @@
 
 use async_trait::async_trait;
 use bytes::BytesMut;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
@@ -33,6 +35,14 @@ impl<T: HttpServerApp + Send + Sync + 'static> ServerApp for T {
             .and_then(|options| options.keepalive_request_limit);
         let mut persistent: Option<HttpPersistentSettings> = None;
         let mut served: u32 = 0;
+        // One wait for shutdown for the whole connection: made afresh for every request, it
+        // would register with (and leave) the watch's waiter list each time.
+        let mut stop_signal = shutdown.clone();
+        if *stop_signal.borrow_and_update() {
+            return None;
+        }
+        let stopped = stop_signal.wait_for(|stopping| *stopping);
+        tokio::pin!(stopped);
         loop {
             // Pipelined bytes come back in a replay layer; take them out so that layers never
             // nest, however many requests the connection carries.
@@ -43,7 +53,7 @@ impl<T: HttpServerApp + Send + Sync + 'static> ServerApp for T {
                 } else {
                     next_request_timeout(persistent.as_ref())
                 };
-                wait_for_request(&mut io, idle_timeout, shutdown).await?
+                wait_for_request(&mut io, idle_timeout, stopped.as_mut()).await?
             } else {
                 BytesMut::from(&pending[..])
             };
@@ -82,17 +92,13 @@ fn next_request_timeout(settings: Option<&HttpPersistentSettings>) -> Option<Dur
     }
 }
 
-/// Waits for the first bytes of the next request. `None` (close the connection) when the
-/// client closes or errs, `idle_timeout` passes, or the server is shutting down.
-async fn wait_for_request(
+/// Waits for the first bytes of the next request, or for `stopped` (the server shutting
+/// down, or gone) or the idle timeout: `None` then, and the connection is closed.
+async fn wait_for_request<R>(
     io: &mut Stream,
     idle_timeout: Option<Duration>,
-    shutdown: &ShutdownWatch,
+    stopped: Pin<&mut impl Future<Output = R>>,
 ) -> Option<BytesMut> {
-    let mut shutdown = shutdown.clone();
-    if *shutdown.borrow_and_update() {
-        return None;
-    }
     let mut buf = read_buffer::take(READ_BUFFER);
     let read = async {
         let read = io.read_buf(&mut buf);
@@ -101,11 +107,12 @@ async fn wait_for_request(
             None => read.await.ok(),
         }
     };
+    // The read first: a request already waiting is served (the loop then closes the
+    // connection after it when the server is stopping) and the shutdown wait is not polled.
     let read = tokio::select! {
         biased;
-        // An error means the server is gone: close as for a shutdown.
-        _ = shutdown.wait_for(|stopping| *stopping) => None,
         read = read => read,
+        _ = stopped => None,
     };
     match read {
         Some(n) if n > 0 => Some(buf),
@@ -150,28 +157,62 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn shutdown_closes_a_connection_waiting_for_its_next_request() {
-        let app = Arc::new(NoContent(Default::default()));
+    const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+
+    /// A connection served by a [`NoContent`] app, its first request answered (the status line
+    /// read): the shutdown sender, the client's end and the serving task.
+    async fn first_request_served(
+        app: &Arc<NoContent>,
+    ) -> (
+        tokio::sync::watch::Sender<bool>,
+        tokio::io::DuplexStream,
+        tokio::task::JoinHandle<Option<Stream>>,
+    ) {
         let (sender, shutdown) = tokio::sync::watch::channel(false);
         let (mut client, server) = tokio::io::duplex(4096);
-        client
-            .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-            .await
-            .unwrap();
+        client.write_all(REQUEST).await.unwrap();
         let serving = tokio::spawn({
             let app = app.clone();
             async move { app.process_new(Box::new(server), &shutdown).await }
         });
-        // the first answer arrives, then the loop idles on the kept-alive connection
         let mut answer = [0u8; 12];
         tokio::io::AsyncReadExt::read_exact(&mut client, &mut answer)
             .await
             .unwrap();
         assert_eq!(&answer, b"HTTP/1.1 204");
+        (sender, client, serving)
+    }
+
+    #[tokio::test]
+    async fn shutdown_closes_a_connection_waiting_for_its_next_request() {
+        let app = Arc::new(NoContent(Default::default()));
+        // the first answer arrives, then the loop idles on the kept-alive connection
+        let (sender, _client, serving) = first_request_served(&app).await;
         sender.send(true).unwrap();
         let ended = pingora_timeout::timeout(Duration::from_secs(5), serving).await;
         assert!(matches!(ended, Ok(Ok(None))), "the loop ended at shutdown");
         assert_eq!(app.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_request_already_waiting_at_shutdown_is_answered_then_the_connection_closes() {
+        let app = Arc::new(NoContent(Default::default()));
+        let (sender, mut client, serving) = first_request_served(&app).await;
+        // Shutdown and the next request arrive together (this runtime has one thread, so the
+        // loop sees both at once): the request is served, with `Connection: close`.
+        sender.send(true).unwrap();
+        client.write_all(REQUEST).await.unwrap();
+        let mut rest = Vec::new();
+        let read = tokio::io::AsyncReadExt::read_to_end(&mut client, &mut rest);
+        pingora_timeout::timeout(Duration::from_secs(5), read)
+            .await
+            .expect("the connection closes")
+            .unwrap();
+        let rest = String::from_utf8_lossy(&rest).to_ascii_lowercase();
+        assert_eq!(rest.matches("http/1.1 204").count(), 1, "{rest}");
+        assert!(rest.contains("connection: close"), "{rest}");
+        let ended = pingora_timeout::timeout(Duration::from_secs(5), serving).await;
+        assert!(matches!(ended, Ok(Ok(None))));
+        assert_eq!(app.0.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 }
