@@ -22,6 +22,7 @@
 use crate::protocols::Stream;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
@@ -43,7 +44,7 @@ pub(crate) struct ConnectionPool {
 
 struct PoolState {
     /// Idle connections of each key, oldest first.
-    idle: HashMap<u64, Vec<IdleConnection>>,
+    idle: HashMap<u64, Vec<IdleConnection>, BuildHasherDefault<KeyHasher>>,
     /// The order of release; `None` when the pool size is 0.
     recency: Option<Recency>,
     /// The id of the next connection released: ids grow in order of release.
@@ -53,6 +54,28 @@ struct PoolState {
 }
 
 /// A connection in the pool.
+/// Hashes a pool key to itself: keys are already the output of a keyed hash (a peer's
+/// `reuse_hash`), so hashing them again (with the map's default SipHash) only costs time.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed here (`write_u64`); fold anything else in anyway.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
+    }
+}
+
 struct IdleConnection {
     id: u64,
     held: Held,
@@ -87,7 +110,7 @@ impl ConnectionPool {
     pub(crate) fn new(size: usize) -> Self {
         ConnectionPool {
             state: Arc::new(Mutex::new(PoolState {
-                idle: HashMap::new(),
+                idle: HashMap::default(),
                 recency: NonZeroUsize::new(size).map(Recency::new),
                 next_id: 0,
                 sweeping: false,

@@ -216,7 +216,8 @@ fn find_l4_stream(any: &dyn Any) -> Option<&L4Stream> {
 /// One timing entry per layer under `any`, lowest first: the socket's, then the TLS
 /// session's. Empty for a foreign transport.
 fn timing_layers(any: &dyn Any) -> Vec<Option<TimingDigest>> {
-    let mut upper = Vec::new();
+    // Room for the socket and one TLS layer: no regrowth on the way down.
+    let mut upper = Vec::with_capacity(2);
     let mut layer = any;
     loop {
         if let Some(stream) = layer.downcast_ref::<L4Stream>() {

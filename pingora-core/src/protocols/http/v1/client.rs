@@ -17,7 +17,9 @@ use tokio::io::AsyncWriteExt;
 use super::body::{read_body, BodyReader, BodyWriter};
 use super::chunked::ChunkedDecoder;
 use super::framing::{self, Framing};
-use super::head::{has_head_end, parse_response, request_head_to_wire};
+use super::head::{
+    has_head_end, head_buffer, keep_head_buffer, parse_response, request_head_to_wire,
+};
 use super::io::{read_more, write_all};
 use super::outgoing::{write_out_or_read, Outgoing, Progress, ReadWhileWriting};
 use super::read_buffer;
@@ -37,7 +39,6 @@ pub struct HttpSession {
     io: Stream,
     settings: H1Settings,
     buf: BytesMut,
-    write_buf: Vec<u8>,
     /// Request bytes queued by the `queue_*` methods, written while the response is read.
     outgoing: Outgoing,
     /// The upstream closed its side (seen while writing queued bytes).
@@ -77,7 +78,6 @@ impl HttpSession {
             io,
             settings,
             buf: read_buffer::take(4 * 1024),
-            write_buf: Vec::new(),
             outgoing: Outgoing::default(),
             read_closed: false,
             request: None,
@@ -133,13 +133,15 @@ impl HttpSession {
         self.upgrade_requested = header.headers.contains_key(UPGRADE)
             && framing::connection_has(&header.headers, "upgrade");
 
-        request_head_to_wire(&header, &mut self.write_buf);
+        let mut head = head_buffer();
+        request_head_to_wire(&header, &mut head);
         let written = write_all(
             &mut self.io,
-            &mut [IoSlice::new(&self.write_buf)],
+            &mut [IoSlice::new(&head)],
             self.settings.write_timeout,
         )
         .await;
+        keep_head_buffer(head);
         written.map_err(|e| self.fail(e))?;
         self.request = Some(header);
         Ok(())

@@ -33,6 +33,39 @@ thread_local! {
     static SPANS: RefCell<Vec<HeaderSpan>> = const { RefCell::new(Vec::new()) };
 }
 
+thread_local! {
+    /// The buffer heads are serialised into on this thread, kept from head to head: sessions
+    /// are new for every request, so a buffer of their own would be allocated each time.
+    static HEAD_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A head buffer with more room than this (grown for a huge head) is not kept.
+const MAX_KEPT_HEAD_BUFFER: usize = 64 * 1024;
+
+/// An empty buffer to serialise a head into: this thread's kept one, unless another session
+/// holds it right now (give it back with [`keep_head_buffer`]).
+pub(crate) fn head_buffer() -> Vec<u8> {
+    HEAD_BUFFER
+        .try_with(|kept| std::mem::take(&mut *kept.borrow_mut()))
+        .unwrap_or_default()
+}
+
+/// Keeps `buf` for the next head serialised on this thread (the roomier of it and any buffer
+/// kept meanwhile).
+pub(crate) fn keep_head_buffer(mut buf: Vec<u8>) {
+    if buf.capacity() > MAX_KEPT_HEAD_BUFFER {
+        return;
+    }
+    buf.clear();
+    // During thread teardown the buffer is simply dropped.
+    let _ = HEAD_BUFFER.try_with(|kept| {
+        let mut kept = kept.borrow_mut();
+        if kept.capacity() < buf.capacity() {
+            *kept = buf;
+        }
+    });
+}
+
 /// The positions of `headers` inside `whole`, in this thread's kept vector (give it back with
 /// [`keep_spans`]).
 fn spans_of(whole: &[u8], headers: &[httparse::Header<'_>]) -> Vec<HeaderSpan> {

@@ -19,7 +19,7 @@ use super::chunked::ChunkedDecoder;
 use super::date;
 use super::error_page;
 use super::framing::{self, Framing};
-use super::head::{read_request_head, response_head_to_wire};
+use super::head::{head_buffer, keep_head_buffer, read_request_head, response_head_to_wire};
 use super::io::write_all;
 use super::read_buffer;
 use super::retry_buffer::RetryBuffer;
@@ -67,7 +67,6 @@ pub struct HttpSession {
     io: Stream,
     settings: H1Settings,
     buf: BytesMut,
-    write_buf: Vec<u8>,
     request: Option<Box<RequestHeader>>,
     request_keepalive: bool,
     upgrade_requested: bool,
@@ -121,7 +120,6 @@ impl HttpSession {
             io,
             settings,
             buf,
-            write_buf: Vec::new(),
             request: None,
             request_keepalive: false,
             upgrade_requested: false,
@@ -379,16 +377,13 @@ impl HttpSession {
             self.response = Some(header);
             return Ok(0);
         }
-        response_head_to_wire(&header, &mut self.write_buf);
+        let mut head = head_buffer();
+        response_head_to_wire(&header, &mut head);
         let written = self
             .body_writer
-            .write_with_prefix(
-                &mut self.io,
-                &self.write_buf,
-                body,
-                self.settings.write_timeout,
-            )
+            .write_with_prefix(&mut self.io, &head, body, self.settings.write_timeout)
             .await;
+        keep_head_buffer(head);
         let written = written.map_err(|e| self.fail(e))?;
         self.body_bytes_sent += written;
         self.response = Some(header);
@@ -396,13 +391,15 @@ impl HttpSession {
     }
 
     async fn write_head(&mut self, header: &ResponseHeader) -> Result<()> {
-        response_head_to_wire(header, &mut self.write_buf);
+        let mut head = head_buffer();
+        response_head_to_wire(header, &mut head);
         let result = write_all(
             &mut self.io,
-            &mut [IoSlice::new(&self.write_buf)],
+            &mut [IoSlice::new(&head)],
             self.settings.write_timeout,
         )
         .await;
+        keep_head_buffer(head);
         result.map_err(|e| self.fail(e))
     }
 
