@@ -8,12 +8,18 @@ use pingora_http::{RequestHeader, ResponseHeader};
 
 /// Hop-by-hop names besides `Connection` and the names it lists.
 /// Built once: looking a name up by `&str` would parse it on every request.
-static ALWAYS_HOP_BY_HOP: [HeaderName; 4] = [
+/// The names that are hop-by-hop by themselves, in the bit order of [`HopByHop::present`].
+static FIXED: [HeaderName; 6] = [
+    CONNECTION,
+    UPGRADE,
+    TE,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
-    http::header::TE,
     TRANSFER_ENCODING,
 ];
+const CONNECTION_BIT: u8 = 1 << 0;
+const UPGRADE_BIT: u8 = 1 << 1;
+const TE_BIT: u8 = 1 << 2;
 
 /// Whether the headers ask to switch protocols (`Upgrade` named by `Connection`).
 pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
@@ -28,19 +34,26 @@ fn connection_lists(headers: &HeaderMap, token: &str) -> bool {
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
 }
 
-/// The hop-by-hop headers of one message, found in one pass over its names: the fixed set,
-/// `Connection` and `Upgrade` as present (held in place: the common case allocates nothing),
-/// and the names `Connection` lists (in a vector, allocated only when there are some).
+/// The hop-by-hop headers of one message, found in one pass over its names: the fixed set as
+/// bits (nothing to clone or copy), and the names `Connection` lists (in a vector, allocated
+/// only when there are some).
 #[derive(Default)]
 struct HopByHop {
-    present: [Option<HeaderName>; 6],
+    /// Bit `i` set: `FIXED[i]` is present and goes.
+    present: u8,
     listed: Vec<HeaderName>,
 }
 
 impl HopByHop {
     /// Every hop-by-hop name found, each once at least (a listed name may repeat a fixed one).
     fn names(&self) -> impl Iterator<Item = &HeaderName> {
-        self.present.iter().flatten().chain(&self.listed)
+        let present = self.present;
+        FIXED
+            .iter()
+            .enumerate()
+            .filter(move |(bit, _)| present & (1 << bit) != 0)
+            .map(|(_, name)| name)
+            .chain(&self.listed)
     }
 }
 
@@ -68,25 +81,26 @@ fn hop_by_hop_names(
     // Looked at only when a TE is there (most requests have none).
     let mut keep_te = false;
     let mut found = HopByHop::default();
-    let mut slots = found.present.iter_mut();
     let mut has_connection = false;
     for name in headers.keys() {
-        let hop = if name == CONNECTION {
-            has_connection = true;
-            !keep_connection
-        } else if name == UPGRADE {
-            !keep_upgrade
-        } else if name == TE {
-            keep_te = keep_te_trailers && te_is_trailers(headers);
-            !keep_te
-        } else {
-            ALWAYS_HOP_BY_HOP.contains(name)
+        let Some(bit) = FIXED.iter().position(|fixed| fixed == name) else {
+            continue;
+        };
+        let bit = 1 << bit;
+        let hop = match bit {
+            CONNECTION_BIT => {
+                has_connection = true;
+                !keep_connection
+            }
+            UPGRADE_BIT => !keep_upgrade,
+            TE_BIT => {
+                keep_te = keep_te_trailers && te_is_trailers(headers);
+                !keep_te
+            }
+            _ => true,
         };
         if hop {
-            // Six slots for six distinct names: a name map holds each name once.
-            if let Some(slot) = slots.next() {
-                *slot = Some(name.clone());
-            }
+            found.present |= bit;
         }
     }
     if !has_connection {
@@ -110,11 +124,11 @@ fn hop_by_hop_names(
     found
 }
 
-/// Makes the upstream copy of a request header: hop-by-hop headers out (but `TE: trailers`,
+/// Turns a copy of a request header into the upstream request, in place: hop-by-hop headers out (but `TE: trailers`,
 /// which the upstream must see for gRPC); the body framed by
 /// its Content-Length or, when it has a body without one, chunked (`had_body`); an upgrade
 /// request keeps `Upgrade` and gets `Connection: upgrade`.
-pub(crate) fn upstream_request(mut req: RequestHeader, had_body: bool) -> Result<RequestHeader> {
+pub(crate) fn upstream_request(req: &mut RequestHeader, had_body: bool) -> Result<()> {
     let upgrade = is_upgrade(&req.headers);
     let was_chunked = req.headers.contains_key(TRANSFER_ENCODING);
     for name in hop_by_hop_names(&req.headers, upgrade, false, true).names() {
@@ -126,7 +140,7 @@ pub(crate) fn upstream_request(mut req: RequestHeader, had_body: bool) -> Result
     if (was_chunked || had_body) && !req.headers.contains_key(CONTENT_LENGTH) {
         req.insert_header(TRANSFER_ENCODING, "chunked")?;
     }
-    Ok(req)
+    Ok(())
 }
 
 /// Strips hop-by-hop headers from an upstream response on its way downstream; a `101`
@@ -159,7 +173,8 @@ mod tests {
         req.append_header("Transfer-Encoding", "chunked")
             .expect("valid");
         req.append_header("x-LAST", "2").expect("valid");
-        let out = upstream_request(req, true).expect("valid");
+        upstream_request(&mut req, true).expect("valid");
+        let out = req;
         let mut wire = Vec::new();
         out.header_to_h1_wire(&mut wire);
         assert_eq!(
@@ -178,7 +193,8 @@ mod tests {
             if let Some(connection) = connection {
                 req.append_header("Connection", connection).expect("valid");
             }
-            let out = upstream_request(req, false).expect("valid");
+            upstream_request(&mut req, false).expect("valid");
+            let out = req;
             assert!(!out.headers.contains_key(CONNECTION));
             let kept: Vec<_> = out.headers.get_all(TE).iter().cloned().collect();
             kept
@@ -200,7 +216,8 @@ mod tests {
         let mut req = RequestHeader::build("GET", b"/ws", None).expect("static request");
         req.append_header("Connection", "Upgrade").expect("valid");
         req.append_header("Upgrade", "websocket").expect("valid");
-        let out = upstream_request(req, false).expect("valid");
+        upstream_request(&mut req, false).expect("valid");
+        let out = req;
         assert_eq!(out.headers["upgrade"], "websocket");
         assert_eq!(out.headers["connection"], "upgrade");
         assert!(!out.headers.contains_key(TRANSFER_ENCODING));
