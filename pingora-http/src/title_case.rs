@@ -561,9 +561,10 @@ fn candidate(bytes: &[u8]) -> Option<usize> {
 }
 
 /// The canonical Title-Case spelling of a well-known header name, given the name in
-/// lower case (as [`HeaderName::as_str`] returns it); `None` for any other name.
-#[inline]
-pub(crate) fn title_case(lower: &str) -> Option<&'static str> {
+/// lower case (as [`HeaderName::as_str`] returns it); `None` for any other name. The tests
+/// check the table with it; writing goes by [`default_spelling`].
+#[cfg(test)]
+fn title_case(lower: &str) -> Option<&'static str> {
     let entry = &WELL_KNOWN[candidate(lower.as_bytes())?];
     (entry.lower == lower).then_some(entry.title)
 }
@@ -586,7 +587,13 @@ pub(crate) fn well_known(wire: &[u8]) -> Option<(HeaderName, bool)> {
 #[inline]
 pub(crate) fn default_spelling(name: &HeaderName) -> &[u8] {
     let lower = name.as_str();
-    title_case(lower).unwrap_or(lower).as_bytes()
+    let entry = candidate(lower.as_bytes()).map(|index| &WELL_KNOWN[index]);
+    // Comparing the names, not their text: two well-known names compare as two small
+    // numbers, where comparing strings is a call to `memcmp` for every header written.
+    match entry {
+        Some(entry) if entry.name == *name => entry.title.as_bytes(),
+        _ => lower.as_bytes(),
+    }
 }
 
 #[cfg(test)]
@@ -682,6 +689,13 @@ mod tests {
         for name in standard {
             let title = title_case(name.as_str());
             assert!(title.is_some(), "{name} has no Title-Case spelling");
+            // What the writer uses (it compares names, not text) agrees.
+            assert_eq!(default_spelling(&name), title.unwrap().as_bytes());
+        }
+        // Other names stay lower case, also one that looks like `host` to the table's key.
+        for custom in ["x-custom", "hxxt"] {
+            let name = HeaderName::from_static(custom);
+            assert_eq!(default_spelling(&name), custom.as_bytes());
         }
     }
 

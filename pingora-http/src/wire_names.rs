@@ -9,7 +9,7 @@ use smallvec::SmallVec;
 
 use crate::case_name::IntoCaseHeaderName;
 use crate::spellings::{too_many_headers, Spellings};
-use crate::title_case::title_case;
+use crate::title_case::default_spelling;
 use crate::validate;
 
 /// The spellings of the header names of one header map.
@@ -122,7 +122,7 @@ impl WireNames {
                 return spelling;
             }
         }
-        title_case(lower).unwrap_or(lower).as_bytes()
+        default_spelling(name)
     }
 
     /// Every header of `headers` as (wire name, value), in the order they are written.
