@@ -147,3 +147,28 @@ async fn close_after_a_taken_interim_head_is_not_retryable() {
         "{e}"
     );
 }
+
+/// A response that has arrived whole comes out of the session whole: head and a 16 KiB body
+/// are taken in one read, so a proxy forwards them in one write (with a small first read, the
+/// body came out in two pieces and went downstream in two writes, waking the client twice).
+#[tokio::test]
+async fn a_16_kib_response_that_arrived_whole_is_read_in_one_piece() {
+    let (client, mut upstream) = tokio::io::duplex(1 << 20);
+    let body = vec![b'b'; 16 * 1024];
+    let mut raw = format!(
+        "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    raw.extend_from_slice(&body);
+    upstream.write_all(&raw).await.unwrap();
+    let mut session = HttpSession::new(Box::new(client));
+    let mut req = RequestHeader::build("GET", b"/16k", None).unwrap();
+    req.insert_header("Host", "upstream").unwrap();
+    session.write_request_header(Box::new(req)).await.unwrap();
+    session.finish_request_body().await.unwrap();
+    session.read_response_header().await.unwrap();
+    let first = session.read_response_body().await.unwrap().unwrap();
+    assert_eq!(first.len(), body.len(), "the whole body in the first piece");
+    assert!(session.read_response_body().await.unwrap().is_none());
+}

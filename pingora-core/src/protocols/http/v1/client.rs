@@ -26,6 +26,13 @@ use super::read_buffer;
 use super::settings::H1Settings;
 use crate::protocols::{Digest, Stream};
 
+/// Room of a session's read buffer at the start: a response head and a body of up to about
+/// 30 KiB that has already arrived are taken in one read, and so go downstream in one write.
+/// (With 4 KiB, a 16 KiB response took two reads and two writes to the client, waking it
+/// twice: 13 % more CPU per request for the proxy, measured under wrk.) Buffers are kept per
+/// thread between sessions, so the room costs no allocation per request.
+const RESPONSE_BUFFER: usize = 32 * 1024;
+
 /// One HTTP/1 request to an upstream and its response.
 ///
 /// Write the head with [`write_request_header`](Self::write_request_header), stream the body
@@ -77,7 +84,7 @@ impl HttpSession {
         HttpSession {
             io,
             settings,
-            buf: read_buffer::take(4 * 1024),
+            buf: read_buffer::take(RESPONSE_BUFFER),
             outgoing: Outgoing::default(),
             read_closed: false,
             request: None,

@@ -20,13 +20,20 @@ thread_local! {
 
 /// An empty buffer with room for at least `capacity` bytes: a kept one whose memory is free
 /// again, else a new one.
+///
+/// Sessions ask for different sizes (4 KiB to wait for a request, 32 KiB for a response), so
+/// a kept buffer of about the size asked for is preferred: a small request taking a large
+/// buffer would leave the next response without one.
 pub(crate) fn take(capacity: usize) -> BytesMut {
     let reused = SPARE.try_with(|spare| {
         let mut spare = spare.borrow_mut();
         // Newest first: the pieces of older ones are more likely still alive.
+        let fits = |buf: &mut BytesMut| buf.try_reclaim(capacity);
+        let snug = |buf: &mut BytesMut| fits(buf) && buf.capacity() <= capacity.saturating_mul(4);
         let index = spare
             .iter_mut()
-            .rposition(|buf| buf.try_reclaim(capacity))?;
+            .rposition(snug)
+            .or_else(|| spare.iter_mut().rposition(fits))?;
         let buf = spare.remove(index);
         (buf.capacity() <= MAX_KEPT_CAPACITY).then_some(buf)
     });
@@ -89,6 +96,25 @@ mod tests {
         let reclaimed = take(4096);
         assert!(reclaimed.capacity() >= 4096);
         SPARE.with(|spare| assert!(spare.borrow().is_empty()));
+    }
+
+    #[test]
+    fn a_buffer_of_about_the_size_asked_for_is_preferred() {
+        clear_spare();
+        let small = BytesMut::with_capacity(4096);
+        let large = BytesMut::with_capacity(32 * 1024);
+        let small_at = small.as_ptr();
+        let large_at = large.as_ptr();
+        give_back(small);
+        give_back(large);
+        // The large one is newer, yet a small request takes the small one...
+        assert_eq!(take(4096).as_ptr(), small_at);
+        // ...and takes the large one when nothing else is kept.
+        give_back(BytesMut::with_capacity(32 * 1024));
+        let taken = take(4096);
+        assert_ne!(taken.as_ptr(), small_at);
+        assert!(taken.capacity() >= 32 * 1024);
+        assert_eq!(take(32 * 1024).as_ptr(), large_at);
     }
 
     #[test]
