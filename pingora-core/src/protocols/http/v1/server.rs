@@ -26,6 +26,7 @@ use super::retry_buffer::RetryBuffer;
 use super::settings::H1Settings;
 use crate::protocols::http::ReplayStream;
 use crate::protocols::l4::socket::SocketAddr;
+use crate::protocols::l4::stream::Stream as L4Stream;
 use crate::protocols::{Digest, Stream};
 
 /// Initial capacity of the read buffer: a typical request head fits.
@@ -634,7 +635,12 @@ impl HttpSession {
             self.drain_request_body().await;
         }
         if !self.will_keepalive() || !self.body_reader.is_done() {
-            self.shutdown().await;
+            // The session and its stream are dropped on return. A bare socket's close sends the
+            // FIN itself, so shutting it down first would only cost a system call per closed
+            // connection; other streams (TLS: its close_notify) are shut down.
+            if !self.io.as_any().is::<L4Stream>() {
+                self.shutdown().await;
+            }
             return Ok(None);
         }
         if self.buf.is_empty() {
