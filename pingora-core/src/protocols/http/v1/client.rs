@@ -68,7 +68,7 @@ pub struct HttpSession {
     body_bytes_read: usize,
     body_bytes_sent: usize,
     /// Facts about the connection, read from the stream when the session was created.
-    digest: Box<Digest>,
+    digest: Digest,
 }
 
 impl HttpSession {
@@ -80,7 +80,7 @@ impl HttpSession {
     /// A session on `io` with `settings` (`read_timeout` and `write_timeout` bound each
     /// operation; the head limits apply to the response head).
     pub fn with_settings(io: Stream, settings: H1Settings) -> Self {
-        let digest = Box::new(Digest::of(&*io));
+        let digest = Digest::of(&*io);
         HttpSession {
             io,
             settings,

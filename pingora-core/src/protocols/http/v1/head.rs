@@ -284,6 +284,24 @@ fn complete_head(
     Ok(Some(head_len))
 }
 
+/// The URI of an origin-form request target (`/path?query`, the usual form) as a slice of the
+/// head, when the URI keeps the target's bytes exactly (so [`RequestHeader::raw_path`] reads
+/// them back unchanged). Built this way the URI shares the head's memory: no copy, and cloning
+/// it (the upstream request is a clone) is a reference count. `None` for any other target
+/// (absolute or authority form, `*`, a fragment, bytes a URI does not take): those go through
+/// [`RequestHeader::build`], which keeps raw targets.
+fn shared_origin_uri(head: &Bytes, (start, end): (usize, usize)) -> Option<http::Uri> {
+    let target = &head[start..end];
+    if target.first() != Some(&b'/') {
+        return None;
+    }
+    let uri = http::Uri::from_maybe_shared(head.slice(start..end)).ok()?;
+    let exact = uri.scheme().is_none()
+        && uri.authority().is_none()
+        && uri.path_and_query().map(|p| p.as_str().as_bytes()) == Some(target);
+    exact.then_some(uri)
+}
+
 /// Parses a request head from the front of `buf`.
 ///
 /// `Ok(Some((header, length)))`: the head (`length` bytes) was complete; its bytes were removed from `buf`, which keeps
@@ -338,11 +356,15 @@ pub(crate) fn parse_request(
         })?;
         // Boxed at once: the head is kept boxed, and a 456-byte value would otherwise be
         // copied at every step out to the session.
-        let mut header = Box::new(RequestHeader::build(
-            method,
-            &head[path_span.0..path_span.1],
-            Some(spans.len()),
-        )?);
+        let target = &head[path_span.0..path_span.1];
+        let mut header = match shared_origin_uri(&head, path_span) {
+            Some(uri) => {
+                let mut header = Box::new(RequestHeader::build(method, b"/", Some(spans.len()))?);
+                header.set_uri(uri);
+                header
+            }
+            None => Box::new(RequestHeader::build(method, target, Some(spans.len()))?),
+        };
         header.set_version(version);
         add_headers(&head, &spans, |name, value| {
             header.append_header(name, value)
@@ -552,6 +574,32 @@ mod tests {
         let names: Vec<&[u8]> = req.case_header_iter().map(|(n, _)| n).collect();
         assert_eq!(names, [&b"Host"[..], b"X-CamelCase"]);
         assert_eq!(&buf[..], b"body");
+    }
+
+    #[test]
+    fn request_targets_read_back_byte_for_byte() {
+        // (httparse itself refuses bytes over 0x7e in a target.)
+        let targets: [&[u8]; 6] = [
+            b"/a/b?x=1&y=%20",
+            b"/",
+            b"/{braces}|pipe",
+            b"/page#fragment",
+            b"http://example.com/p?q",
+            b"*",
+        ];
+        for target in targets {
+            let mut raw = b"OPTIONS ".to_vec();
+            raw.extend_from_slice(target);
+            raw.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
+            let header = request(&raw).unwrap().unwrap();
+            assert_eq!(header.raw_path(), target, "{}", target.escape_ascii());
+        }
+        let header = request(b"GET /a/b?x=1 HTTP/1.1\r\nHost: a\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(header.uri.path(), "/a/b");
+        assert_eq!(header.uri.query(), Some("x=1"));
+        assert!(request(b"GET /a\x01b HTTP/1.1\r\nHost: a\r\n\r\n").is_err());
     }
 
     #[test]
