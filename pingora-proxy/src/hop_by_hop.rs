@@ -6,8 +6,6 @@ use http::{HeaderMap, HeaderName};
 use pingora_error::Result;
 use pingora_http::{RequestHeader, ResponseHeader};
 
-/// Hop-by-hop names besides `Connection` and the names it lists.
-/// Built once: looking a name up by `&str` would parse it on every request.
 /// The names that are hop-by-hop by themselves, in the bit order of [`HopByHop::present`].
 static FIXED: [HeaderName; 6] = [
     CONNECTION,
@@ -20,6 +18,28 @@ static FIXED: [HeaderName; 6] = [
 const CONNECTION_BIT: u8 = 1 << 0;
 const UPGRADE_BIT: u8 = 1 << 1;
 const TE_BIT: u8 = 1 << 2;
+
+/// The bit of `name` in [`FIXED`], if it is one of them. The names `http` knows are compared
+/// with constants (two small numbers, no table read); `keep-alive` and `proxy-connection` are
+/// not among them, so only a name held as text can be one of those.
+fn fixed_bit(name: &HeaderName) -> Option<u8> {
+    let index = if *name == CONNECTION {
+        0
+    } else if *name == UPGRADE {
+        1
+    } else if *name == TE {
+        2
+    } else if *name == TRANSFER_ENCODING {
+        5
+    } else {
+        match name.as_str() {
+            "keep-alive" => 3,
+            "proxy-connection" => 4,
+            _ => return None,
+        }
+    };
+    Some(1 << index)
+}
 
 /// Whether the headers ask to switch protocols (`Upgrade` named by `Connection`).
 pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
@@ -83,10 +103,9 @@ fn hop_by_hop_names(
     let mut found = HopByHop::default();
     let mut has_connection = false;
     for name in headers.keys() {
-        let Some(bit) = FIXED.iter().position(|fixed| fixed == name) else {
+        let Some(bit) = fixed_bit(name) else {
             continue;
         };
-        let bit = 1 << bit;
         let hop = match bit {
             CONNECTION_BIT => {
                 has_connection = true;
@@ -221,6 +240,16 @@ mod tests {
         assert_eq!(out.headers["upgrade"], "websocket");
         assert_eq!(out.headers["connection"], "upgrade");
         assert!(!out.headers.contains_key(TRANSFER_ENCODING));
+    }
+
+    #[test]
+    fn each_fixed_name_has_its_own_bit() {
+        for (index, name) in FIXED.iter().enumerate() {
+            assert_eq!(fixed_bit(name), Some(1 << index), "{name}");
+        }
+        for other in [http::header::HOST, HeaderName::from_static("x-keep-alive")] {
+            assert_eq!(fixed_bit(&other), None, "{other}");
+        }
     }
 
     #[test]
