@@ -143,10 +143,10 @@ fn hop_by_hop_names(
     found
 }
 
-/// Turns a copy of a request header into the upstream request, in place: hop-by-hop headers out (but `TE: trailers`,
-/// which the upstream must see for gRPC); the body framed by
-/// its Content-Length or, when it has a body without one, chunked (`had_body`); an upgrade
-/// request keeps `Upgrade` and gets `Connection: upgrade`.
+/// Turns a copy of a request header into the upstream request, in place: hop-by-hop headers
+/// out (but `TE: trailers`, which the upstream must see for gRPC); the body framed by its
+/// Content-Length or, when it has a body without one, chunked (`had_body`); an upgrade request
+/// keeps `Upgrade` and gets `Connection: upgrade`.
 pub(crate) fn upstream_request(req: &mut RequestHeader, had_body: bool) -> Result<()> {
     let upgrade = is_upgrade(&req.headers);
     let was_chunked = req.headers.contains_key(TRANSFER_ENCODING);

@@ -22,7 +22,6 @@
 use crate::protocols::Stream;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
@@ -43,8 +42,10 @@ pub(crate) struct ConnectionPool {
 }
 
 struct PoolState {
-    /// Idle connections of each key, oldest first.
-    idle: HashMap<u64, Vec<IdleConnection>, BuildHasherDefault<KeyHasher>>,
+    /// Idle connections of each key, oldest first. Keys are peers' `reuse_hash`es, hashed
+    /// again with aHash: a few instructions, where the default SipHash cost a full second hash
+    /// on every checkout and release.
+    idle: HashMap<u64, Vec<IdleConnection>, ahash::RandomState>,
     /// The order of release; `None` when the pool size is 0.
     recency: Option<Recency>,
     /// The id of the next connection released: ids grow in order of release.
@@ -54,28 +55,6 @@ struct PoolState {
 }
 
 /// A connection in the pool.
-/// Hashes a pool key to itself: keys are already the output of a keyed hash (a peer's
-/// `reuse_hash`), so hashing them again (with the map's default SipHash) only costs time.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `u64` keys are hashed here (`write_u64`); fold anything else in anyway.
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-
-    fn write_u64(&mut self, key: u64) {
-        self.0 = key;
-    }
-}
-
 struct IdleConnection {
     id: u64,
     held: Held,

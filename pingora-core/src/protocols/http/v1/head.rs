@@ -31,9 +31,7 @@ thread_local! {
     /// that parsing allocates nothing once the vector has grown to its working size (sessions
     /// are new for every request, so a vector of their own would grow again each time).
     static SPANS: RefCell<Vec<HeaderSpan>> = const { RefCell::new(Vec::new()) };
-}
 
-thread_local! {
     /// The buffer heads are serialised into on this thread, kept from head to head: sessions
     /// are new for every request, so a buffer of their own would be allocated each time.
     static HEAD_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
