@@ -2,6 +2,9 @@
 //! default that does the ordinary thing, and [`FailToProxy`], what the error phase reports.
 
 use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -45,6 +48,39 @@ pub(crate) fn error_status(e: &Error) -> u16 {
     }
 }
 
+/// The future of an `async` phase, in the form `#[async_trait]` gives an `async fn`.
+type Phase<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The future of a phase whose default is a constant: ready at once with what `make` returns.
+///
+/// A default phase written as an `async fn` would box a future holding its arguments, one
+/// heap allocation per phase per request even when nobody overrides it. `make` must capture
+/// nothing, so this future has no size and boxing it allocates nothing (checked when it is
+/// compiled).
+fn ready<'a, T: 'a, F>(make: F) -> Phase<'a, T>
+where
+    F: Fn() -> T + Send + Unpin + 'a,
+{
+    const {
+        assert!(
+            std::mem::size_of::<F>() == 0,
+            "a constant phase captures nothing"
+        )
+    };
+    Box::pin(Ready(make))
+}
+
+/// See [`ready`].
+struct Ready<F>(F);
+
+impl<T, F: Fn() -> T + Unpin> Future for Ready<F> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<T> {
+        Poll::Ready((self.0)())
+    }
+}
+
 /// A programmable HTTP proxy: one method per phase of a request.
 ///
 /// Only [`new_ctx`](Self::new_ctx) and [`upstream_peer`](Self::upstream_peer) are required.
@@ -60,6 +96,12 @@ pub(crate) fn error_status(e: &Error) -> u16 {
 /// always, `logging`.
 ///
 /// Methods with a `where Self::CTX: Send + Sync` clause need it on the impl as well.
+///
+/// Implement it with `#[async_trait]` and write the phases as `async fn`s. The trait spells
+/// out the phases whose default is a constant in the form `#[async_trait]` gives an
+/// `async fn` (an explicit lifetime per reference and a boxed future): those defaults then
+/// cost no allocation per request, and an override written as an `async fn` fits them as it
+/// fits the others.
 #[async_trait]
 pub trait ProxyHttp {
     /// Per-request state handed to every phase.
@@ -93,11 +135,19 @@ pub trait ProxyHttp {
     }
 
     /// The first phase, before the modules see the request. Default: `Ok(())`.
-    async fn early_request_filter(&self, _session: &mut Session, _ctx: &mut Self::CTX) -> Result<()>
+    fn early_request_filter<'life0, 'life1, 'life2, 'async_trait>(
+        &'life0 self,
+        _session: &'life1 mut Session,
+        _ctx: &'life2 mut Self::CTX,
+    ) -> Phase<'async_trait, Result<()>>
     where
         Self::CTX: Send + Sync,
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        Self: Sync + 'async_trait,
     {
-        Ok(())
+        ready(|| Ok(()))
     }
 
     /// Whether this request may spawn subrequests. Default: false (subrequests are not
@@ -112,24 +162,36 @@ pub trait ProxyHttp {
     /// Inspect or answer the request. `Ok(true)` means this filter already wrote the whole
     /// response (e.g. a 403 or a redirect): no upstream is contacted and `logging` runs next.
     /// An `Err` is answered by [`fail_to_proxy`](Self::fail_to_proxy). Default: `Ok(false)`.
-    async fn request_filter(&self, _session: &mut Session, _ctx: &mut Self::CTX) -> Result<bool>
+    fn request_filter<'life0, 'life1, 'life2, 'async_trait>(
+        &'life0 self,
+        _session: &'life1 mut Session,
+        _ctx: &'life2 mut Self::CTX,
+    ) -> Phase<'async_trait, Result<bool>>
     where
         Self::CTX: Send + Sync,
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        Self: Sync + 'async_trait,
     {
-        Ok(false)
+        ready(|| Ok(false))
     }
 
     /// Whether to go upstream at all; `Ok(false)` answers 502 with an empty body.
     /// Default: `Ok(true)`.
-    async fn proxy_upstream_filter(
-        &self,
-        _session: &mut Session,
-        _ctx: &mut Self::CTX,
-    ) -> Result<bool>
+    fn proxy_upstream_filter<'life0, 'life1, 'life2, 'async_trait>(
+        &'life0 self,
+        _session: &'life1 mut Session,
+        _ctx: &'life2 mut Self::CTX,
+    ) -> Phase<'async_trait, Result<bool>>
     where
         Self::CTX: Send + Sync,
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        Self: Sync + 'async_trait,
     {
-        Ok(true)
+        ready(|| Ok(true))
     }
 
     /// The upstream for this attempt; called again for every retry (switch peers through
@@ -143,20 +205,26 @@ pub trait ProxyHttp {
     /// A connection to `peer` is ready (`reused`: it came from the pool). An `Err` fails the
     /// attempt like an error while proxying. Default: `Ok(())`.
     #[allow(clippy::too_many_arguments)]
-    async fn connected_to_upstream(
-        &self,
-        _session: &mut Session,
+    fn connected_to_upstream<'life0, 'life1, 'life2, 'life3, 'life4, 'async_trait>(
+        &'life0 self,
+        _session: &'life1 mut Session,
         _reused: bool,
-        _peer: &HttpPeer,
+        _peer: &'life2 HttpPeer,
         #[cfg(unix)] _fd: std::os::unix::io::RawFd,
         #[cfg(windows)] _sock: std::os::windows::io::RawSocket,
-        _digest: Option<&Digest>,
-        _ctx: &mut Self::CTX,
-    ) -> Result<()>
+        _digest: Option<&'life3 Digest>,
+        _ctx: &'life4 mut Self::CTX,
+    ) -> Phase<'async_trait, Result<()>>
     where
         Self::CTX: Send + Sync,
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        'life3: 'async_trait,
+        'life4: 'async_trait,
+        Self: Sync + 'async_trait,
     {
-        Ok(())
+        ready(|| Ok(()))
     }
 
     /// Connecting to `peer` failed with `e` (nothing was sent, so a retry is always safe).
@@ -174,59 +242,79 @@ pub trait ProxyHttp {
 
     /// Change the request header before it goes upstream (it starts as a copy of the
     /// downstream request without hop-by-hop headers; set `Host` here). Default: `Ok(())`.
-    async fn upstream_request_filter(
-        &self,
-        _session: &mut Session,
-        _upstream_request: &mut RequestHeader,
-        _ctx: &mut Self::CTX,
-    ) -> Result<()>
+    fn upstream_request_filter<'life0, 'life1, 'life2, 'life3, 'async_trait>(
+        &'life0 self,
+        _session: &'life1 mut Session,
+        _upstream_request: &'life2 mut RequestHeader,
+        _ctx: &'life3 mut Self::CTX,
+    ) -> Phase<'async_trait, Result<()>>
     where
         Self::CTX: Send + Sync,
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        'life3: 'async_trait,
+        Self: Sync + 'async_trait,
     {
-        Ok(())
+        ready(|| Ok(()))
     }
 
     /// Each piece of the request body on its way upstream (after the modules' filters);
     /// set `body` to `None` to drop it or replace it. `end_of_stream` marks the last call.
     /// Default: `Ok(())`.
-    async fn request_body_filter(
-        &self,
-        _session: &mut Session,
-        _body: &mut Option<Bytes>,
+    fn request_body_filter<'life0, 'life1, 'life2, 'life3, 'async_trait>(
+        &'life0 self,
+        _session: &'life1 mut Session,
+        _body: &'life2 mut Option<Bytes>,
         _end_of_stream: bool,
-        _ctx: &mut Self::CTX,
-    ) -> Result<()>
+        _ctx: &'life3 mut Self::CTX,
+    ) -> Phase<'async_trait, Result<()>>
     where
         Self::CTX: Send + Sync,
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        'life3: 'async_trait,
+        Self: Sync + 'async_trait,
     {
-        Ok(())
+        ready(|| Ok(()))
     }
 
     /// The response header as it came from upstream. Default: `Ok(())`.
-    async fn upstream_response_filter(
-        &self,
-        _session: &mut Session,
-        _upstream_response: &mut ResponseHeader,
-        _ctx: &mut Self::CTX,
-    ) -> Result<()>
+    fn upstream_response_filter<'life0, 'life1, 'life2, 'life3, 'async_trait>(
+        &'life0 self,
+        _session: &'life1 mut Session,
+        _upstream_response: &'life2 mut ResponseHeader,
+        _ctx: &'life3 mut Self::CTX,
+    ) -> Phase<'async_trait, Result<()>>
     where
         Self::CTX: Send + Sync,
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        'life3: 'async_trait,
+        Self: Sync + 'async_trait,
     {
-        Ok(())
+        ready(|| Ok(()))
     }
 
     /// The response header on its way downstream (the modules run after it).
     /// Default: `Ok(())`.
-    async fn response_filter(
-        &self,
-        _session: &mut Session,
-        _upstream_response: &mut ResponseHeader,
-        _ctx: &mut Self::CTX,
-    ) -> Result<()>
+    fn response_filter<'life0, 'life1, 'life2, 'life3, 'async_trait>(
+        &'life0 self,
+        _session: &'life1 mut Session,
+        _upstream_response: &'life2 mut ResponseHeader,
+        _ctx: &'life3 mut Self::CTX,
+    ) -> Phase<'async_trait, Result<()>>
     where
         Self::CTX: Send + Sync,
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        'life3: 'async_trait,
+        Self: Sync + 'async_trait,
     {
-        Ok(())
+        ready(|| Ok(()))
     }
 
     /// Each piece of the response body as it came from upstream. `Ok(Some(d))` delays the
@@ -268,16 +356,21 @@ pub trait ProxyHttp {
 
     /// The response trailers on their way downstream. `Ok(Some(bytes))` sends `bytes` as the
     /// last body piece instead of the trailers. Default: `Ok(None)`.
-    async fn response_trailer_filter(
-        &self,
-        _session: &mut Session,
-        _upstream_trailers: &mut http::HeaderMap,
-        _ctx: &mut Self::CTX,
-    ) -> Result<Option<Bytes>>
+    fn response_trailer_filter<'life0, 'life1, 'life2, 'life3, 'async_trait>(
+        &'life0 self,
+        _session: &'life1 mut Session,
+        _upstream_trailers: &'life2 mut http::HeaderMap,
+        _ctx: &'life3 mut Self::CTX,
+    ) -> Phase<'async_trait, Result<Option<Bytes>>>
     where
         Self::CTX: Send + Sync,
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        'life3: 'async_trait,
+        Self: Sync + 'async_trait,
     {
-        Ok(None)
+        ready(|| Ok(None))
     }
 
     /// An error `e` after the connection to `peer` was made (`client_reused`: the connection
@@ -336,10 +429,21 @@ pub trait ProxyHttp {
 
     /// The last phase, run exactly once per request whatever happened; `e` is the fatal
     /// error, if any (with its cause chain). Default: nothing.
-    async fn logging(&self, _session: &mut Session, _e: Option<&Error>, _ctx: &mut Self::CTX)
+    fn logging<'life0, 'life1, 'life2, 'life3, 'async_trait>(
+        &'life0 self,
+        _session: &'life1 mut Session,
+        _e: Option<&'life2 Error>,
+        _ctx: &'life3 mut Self::CTX,
+    ) -> Phase<'async_trait, ()>
     where
         Self::CTX: Send + Sync,
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        'life3: 'async_trait,
+        Self: Sync + 'async_trait,
     {
+        ready(|| ())
     }
 
     /// A value to keep with a downstream connection that carries another request (see
