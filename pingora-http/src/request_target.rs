@@ -36,6 +36,11 @@ impl RawTarget {
 /// with `/` and not an absolute or authority form).
 pub(crate) fn parse(raw: &[u8]) -> Result<(Uri, Option<RawTarget>)> {
     validate::request_target(raw)?;
+    if raw == b"/" {
+        // The commonest target, and the placeholder a parser builds with before it sets the
+        // real URI: no copy for it.
+        return Ok((Uri::from_static("/"), None));
+    }
     let uri = match Uri::try_from(raw) {
         Ok(uri) => uri,
         Err(_) => Uri::from_maybe_shared(percent_encode(raw)).map_err(|e| {
