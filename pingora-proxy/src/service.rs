@@ -1,6 +1,7 @@
 //! Building the proxy: [`HttpProxy`] (the engine as an HTTP app) and the functions that wrap
 //! it in a listening service.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -73,13 +74,13 @@ impl<SV, C> std::fmt::Debug for HttpProxy<SV, C> {
     }
 }
 
-#[async_trait]
-impl<SV> HttpServerApp for HttpProxy<SV, ()>
+impl<SV> HttpProxy<SV, ()>
 where
     SV: ProxyHttp + Send + Sync + 'static,
     SV::CTX: Send + Sync,
 {
-    async fn process_new_http(
+    /// Serves one request on `downstream`: what [`HttpServerApp::process_new_http`] does.
+    async fn serve(
         self: &Arc<Self>,
         mut downstream: ServerSession,
         shutdown: &ShutdownWatch,
@@ -143,6 +144,30 @@ where
                 None
             }
         }
+    }
+}
+
+#[async_trait]
+impl<SV> HttpServerApp for HttpProxy<SV, ()>
+where
+    SV: ProxyHttp + Send + Sync + 'static,
+    SV::CTX: Send + Sync,
+{
+    async fn process_new_http(
+        self: &Arc<Self>,
+        downstream: ServerSession,
+        shutdown: &ShutdownWatch,
+    ) -> Option<ReusedHttpStream> {
+        self.serve(downstream, shutdown).await
+    }
+
+    /// The keep-alive loop holds this future inline: no boxed future per request.
+    fn process_new_http_inline<'a>(
+        self: &'a Arc<Self>,
+        downstream: ServerSession,
+        shutdown: &'a ShutdownWatch,
+    ) -> impl Future<Output = Option<ReusedHttpStream>> + Send + 'a {
+        self.serve(downstream, shutdown)
     }
 
     fn server_options(&self) -> Option<&HttpServerOptions> {

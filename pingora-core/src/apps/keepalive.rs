@@ -70,7 +70,7 @@ impl<T: HttpServerApp + Send + Sync + 'static> ServerApp for T {
             if last_request || *shutdown.borrow() {
                 session.set_keepalive(None);
             }
-            let reused = self.process_new_http(session, shutdown).await?;
+            let reused = self.process_new_http_inline(session, shutdown).await?;
             if last_request || *shutdown.borrow() {
                 return None;
             }

@@ -10,6 +10,7 @@ mod keepalive;
 mod reuse;
 
 use async_trait::async_trait;
+use std::future::Future;
 use std::sync::Arc;
 
 use crate::protocols::http::ServerSession;
@@ -112,6 +113,23 @@ pub trait HttpServerApp {
         mut session: ServerSession,
         shutdown: &ShutdownWatch,
     ) -> Option<ReusedHttpStream>;
+
+    /// [`process_new_http`](Self::process_new_http) as the keep-alive loop calls it, once per
+    /// request. Default: `process_new_http`, a boxed future. An app may return its own
+    /// future type instead, which the loop then holds inline, saving a heap allocation and a
+    /// copy of the future per request (the proxy does); it must behave exactly like
+    /// `process_new_http`.
+    #[doc(hidden)]
+    fn process_new_http_inline<'a>(
+        self: &'a Arc<Self>,
+        session: ServerSession,
+        shutdown: &'a ShutdownWatch,
+    ) -> impl Future<Output = Option<ReusedHttpStream>> + Send + 'a
+    where
+        Self: Sized + Sync,
+    {
+        self.process_new_http(session, shutdown)
+    }
 
     /// Options of the HTTP server around this app (`None`: the defaults).
     fn server_options(&self) -> Option<&HttpServerOptions> {
