@@ -23,11 +23,14 @@ fn timer_thread_exists() -> bool {
     TimerManager::global().armed_timers() > 0 || !TimerManager::global().is_paused_for_fork()
 }
 
-/// A new thread names itself shortly after it starts: give it a moment.
-fn timer_thread_appears() -> bool {
+/// Polls until the driver thread exists (`true`) or not (`false`), for at most 5 s; whether
+/// it then is as wanted. A new thread names itself shortly after it starts; a joined thread
+/// leaves `/proc/self/task` shortly after the join returns (the kernel lets the joiner go when
+/// the thread's memory is released, a moment before it removes the task).
+fn timer_thread_becomes(wanted: bool) -> bool {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(5) {
-        if timer_thread_exists() {
+        if timer_thread_exists() == wanted {
             return true;
         }
         std::thread::sleep(Duration::from_millis(1));
@@ -73,13 +76,13 @@ fn pause_stops_the_timer_thread_and_unpause_resumes_pending_timers() {
         .block_on(waiting)
         .expect("the sleeping task does not panic");
     assert!(waited >= Duration::from_millis(40));
-    assert!(timer_thread_appears());
+    assert!(timer_thread_becomes(true));
 
     // Pausing a running driver joins its thread; unpausing restarts it.
     pause_for_fork();
-    assert!(!timer_thread_exists());
+    assert!(timer_thread_becomes(false));
     unpause();
-    assert!(timer_thread_appears());
+    assert!(timer_thread_becomes(true));
     let result = runtime.block_on(timeout(
         Duration::from_millis(15),
         std::future::pending::<()>(),
