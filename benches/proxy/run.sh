@@ -38,22 +38,9 @@ BACKEND_WORKERS=${BACKEND_WORKERS:-1}
 WARMUP_SECONDS=${BENCH_WARMUP_SECONDS:-1}
 CLK_TCK=$(getconf CLK_TCK)
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=common.sh
+source "$HERE/common.sh"
 
-# ---------------------------------------------------------------- packages
-# Install a Debian package only when its command is missing.
-ensure_cmd() { # command package [optional]
-    command -v "$1" >/dev/null 2>&1 && return 0
-    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-        log "installing $2 with apt-get"
-        if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq >&2 || true; APT_UPDATED=1; fi
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >&2 || true
-    fi
-    command -v "$1" >/dev/null 2>&1 && return 0
-    [ "${3:-}" = optional ] && { log "$1 unavailable: skipping it"; return 1; }
-    die "$1 is required (Debian package $2)"
-}
 ensure_cmd wrk wrk
 NGINX=$(command -v nginx || true); [ -n "$NGINX" ] || { ensure_cmd nginx nginx; NGINX=$(command -v nginx); }
 HAVE_HAPROXY=0; ensure_cmd haproxy haproxy optional && HAVE_HAPROXY=1
@@ -81,30 +68,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-    perl -MIO::Socket::INET -e '
-        my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1", LocalPort => 0, Proto => "tcp")
-            or die "bind: $!";
-        print $s->sockport, "\n";'
-}
-
-# One raw HTTP/1.0 GET over bash's /dev/tcp; prints the response.
-http_get() { # port path
-    local fd
-    exec {fd}<>"/dev/tcp/127.0.0.1/$1" || return 1
-    printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$2" >&"$fd"
-    timeout 5 cat <&"$fd" || true
-    exec {fd}>&-
-}
-
-wait_http() { # port what
-    for _ in $(seq 100); do
-        if http_get "$1" /small 2>/dev/null | head -1 | grep -q ' 200 '; then return 0; fi
-        sleep 0.1
-    done
-    return 1
-}
 
 # --------------------------------------------------------------- binaries
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
