@@ -122,8 +122,14 @@ impl Random {
         for _ in 0..segments {
             uri.push('/');
             let len = 1 + self.next() % 12;
+            let start = uri.len();
             for _ in 0..len {
                 uri.push(CHARS[(self.next() % CHARS.len() as u64) as usize] as char);
+            }
+            // No dot segments: nginx resolves `.` and `..` (a leading `/..` it refuses with a
+            // 400), so it would hash, or not log, another URI than the one sent.
+            if uri[start..].bytes().all(|b| b == b'.') {
+                uri.push('x');
             }
         }
         if self.next() % 3 == 0 {
