@@ -38,18 +38,6 @@ chmod 755 "$OUT"
 log "work dir: $OUT"
 head -c 100 /dev/zero | tr '\0' 's' >"$OUT/www/small"
 chmod -R a+rX "$OUT/www"
-USER_LINE=""; [ "$(id -u)" = 0 ] && USER_LINE="user root;"
-
-# Every process started here, stopped by PID on exit (SIGINT: a fast shutdown for both nginx
-# and our proxy; callgrind writes its file as the process exits).
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 OURS_BIN=$TARGET_DIR/release/examples/quickstart
@@ -58,36 +46,20 @@ if [[ " $WANT_TARGETS " == *" ours "* ]] && [ -z "${BENCH_SKIP_BUILD:-}" ]; then
     (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release -q -p pingora-proxy --example quickstart >&2)
 fi
 
-nginx_conf() { # name listen-port server-block-body [more http-block lines]
+BACKEND_PORT=$(free_port)
+{
+    nginx_common backend 1
     cat <<CONF
-$USER_LINE
-worker_processes 1;
-pid $OUT/$1.pid;
-error_log $OUT/$1.error.log warn;
-events { worker_connections 1024; }
 http {
-    access_log off;
-    keepalive_requests 100000000;
-    keepalive_timeout 300s;
-    client_body_temp_path $OUT/tmp/body;
-    proxy_temp_path $OUT/tmp/proxy;
-    fastcgi_temp_path $OUT/tmp/fastcgi;
-    uwsgi_temp_path $OUT/tmp/uwsgi;
-    scgi_temp_path $OUT/tmp/scgi;
-${4:-}
+$(nginx_http_common backend)
     server {
-        listen 127.0.0.1:$2;
-$3
+        listen 127.0.0.1:$BACKEND_PORT;
+        root $OUT/www;
     }
 }
 CONF
-}
-mkdir -p "$OUT/tmp"
-
-BACKEND_PORT=$(free_port)
-nginx_conf backend "$BACKEND_PORT" "        root $OUT/www;" >"$OUT/backend.conf"
-"$NGINX" -e "$OUT/backend.error.log" -p "$OUT" -c "$OUT/backend.conf" -g 'daemon off;' >"$OUT/backend.out" 2>&1 &
-PIDS+=("$!")
+} >"$OUT/backend.conf"
+start_nginx backend "$OUT/backend.conf"
 wait_http "$BACKEND_PORT" || die "backend nginx did not start (see $OUT/backend.error.log)"
 
 # The total instruction count of a callgrind output file.
@@ -103,7 +75,11 @@ count_run() { # name port n command...
     valgrind --tool=callgrind --callgrind-out-file="$OUT/$name.$n.callgrind" "$@" >"$OUT/$name.$n.log" 2>&1 &
     pid=$!
     PIDS+=("$pid")
-    wait_http "$port" 600 || die "$name did not start under valgrind (see $OUT/$name.$n.log)"
+    # (Run in a command substitution, which does not inherit the exit trap: stop it here.)
+    if ! wait_http "$port" 600; then
+        kill -INT "$pid" 2>/dev/null
+        die "$name did not start under valgrind (see $OUT/$name.$n.log)"
+    fi
     curl -sS --max-time 600 "http://127.0.0.1:$port/small?[1-$n]" >/dev/null
     kill -INT "$pid"
     wait "$pid" || true
@@ -123,15 +99,28 @@ declare -A RESULT
 if [[ " $WANT_TARGETS " == *" nginx "* ]]; then
     port=$(free_port)
     # As in run.sh: upstream keep-alive, and the header the quick-start example adds.
-    nginx_conf nginx "$port" "        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection \"\";
-            proxy_set_header X-Forwarded-By quickstart;
-        }" "    upstream backend {
+    {
+        nginx_common nginx 1
+        cat <<CONF
+http {
+$(nginx_http_common nginx)
+    upstream backend {
         server 127.0.0.1:$BACKEND_PORT;
         keepalive 16;
-    }" >"$OUT/nginx.conf"
+    }
+    server {
+        listen 127.0.0.1:$port;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-By quickstart;
+        }
+    }
+}
+CONF
+    } >"$OUT/nginx.conf"
+    mkdir -p "$OUT/nginx.tmp"
     log "counting nginx as a proxy (one process, no master)"
     RESULT[nginx]=$(count_target nginx "$port" "$NGINX" -e "$OUT/nginx.error.log" -p "$OUT" \
         -c "$OUT/nginx.conf" -g 'daemon off; master_process off;')

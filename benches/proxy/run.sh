@@ -52,23 +52,6 @@ mkdir -p "$OUT"
 chmod 755 "$OUT"
 log "work dir: $OUT"
 
-# Every process this script starts, stopped by PID on exit. SIGINT is the fast
-# shutdown of nginx, HAProxy and Pingora alike (SIGTERM would be graceful).
-PIDS=()
-WRK_PID=
-cleanup() {
-    local pid
-    [ -n "$WRK_PID" ] && kill -INT "$WRK_PID" 2>/dev/null
-    for pid in "${PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 # --------------------------------------------------------------- binaries
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 OURS_BIN=$TARGET_DIR/release/examples/quickstart
@@ -121,38 +104,6 @@ mkdir -p "$OUT/www"
 head -c 100 /dev/zero | tr '\0' 's' >"$OUT/www/small"
 head -c 16384 /dev/zero | tr '\0' 'b' >"$OUT/www/16k"
 chmod -R a+rX "$OUT/www"
-USER_LINE=""; [ "$(id -u)" = 0 ] && USER_LINE="user root;"
-
-nginx_common() { # name workers
-    cat <<EOF
-$USER_LINE
-worker_processes $2;
-pid $OUT/$1.pid;
-error_log $OUT/$1.error.log warn;
-events { worker_connections 16384; }
-EOF
-}
-nginx_http_common() { # name
-    cat <<EOF
-    access_log off;
-    keepalive_requests 100000000;
-    keepalive_timeout 300s;
-    client_body_temp_path $OUT/$1.tmp/body;
-    proxy_temp_path $OUT/$1.tmp/proxy;
-    fastcgi_temp_path $OUT/$1.tmp/fastcgi;
-    uwsgi_temp_path $OUT/$1.tmp/uwsgi;
-    scgi_temp_path $OUT/$1.tmp/scgi;
-EOF
-}
-
-start_nginx() { # name conf-file; sets LAST_PID
-    mkdir -p "$OUT/$1.tmp"
-    "$NGINX" -t -q -e "$OUT/$1.error.log" -p "$OUT" -c "$2" >&2 || die "bad nginx config $2"
-    "$NGINX" -e "$OUT/$1.error.log" -p "$OUT" -c "$2" -g 'daemon off;' >"$OUT/$1.out" 2>&1 &
-    LAST_PID=$!
-    PIDS+=("$LAST_PID")
-}
-
 BACKEND_PORT=$(free_port)
 {
     nginx_common backend "$BACKEND_WORKERS"
